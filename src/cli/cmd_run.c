@@ -1,0 +1,511 @@
+/* cmd_run.c: `tessera run FILE [--func NAME] [--input NAME=x.npy]...
+ * [--random-inputs SEED] [--output-dir DIR] [--interpret] [--repeat N]`.
+ *
+ * On a graph function the parameters are the inputs.  On a TensorIR function
+ * the buffers it only reads are the inputs and those it writes the outputs
+ * (destination-passing style), in parameter order.  Inputs made by
+ * --random-inputs are written as DIR/input_<name>.npy, outputs as
+ * DIR/output_<i>.npy; nothing is written unless the whole run succeeds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "tessera/interp.h"
+#include "tessera/script.h"
+
+enum { OPT_FUNC, OPT_INPUT, OPT_RANDOM, OPT_OUTDIR, OPT_INTERPRET, OPT_REPEAT };
+static const cli_opt opts[] = {
+    {"--func", true, false},          {"--input", true, true},
+    {"--random-inputs", true, false}, {"--output-dir", true, false},
+    {"--interpret", false, false},    {"--repeat", true, false},
+};
+
+/* ---- symbolic shape evaluation ---------------------------------------- */
+
+typedef struct binding {
+  const ts_var *var;
+  int64_t value;
+} binding;
+
+typedef struct env {
+  TS_VEC(binding) b;
+} env;
+
+static bool env_get(const env *e, const ts_var *v, int64_t *out) {
+  for (size_t i = 0; i < e->b.len; i++)
+    if (e->b.data[i].var == v) {
+      *out = e->b.data[i].value;
+      return true;
+    }
+  return false;
+}
+
+static int64_t floordiv64(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* Evaluates an integer shape expression; false when it mentions an unbound
+ * variable (its name in *unbound) or is not a plain integer expression. */
+static bool eval_int(const env *e, const ts_expr *x, int64_t *out,
+                     const char **unbound) {
+  int64_t a, b;
+  switch (x->kind) {
+  case TS_E_INT: *out = x->u.int_value; return true;
+  case TS_E_VAR:
+    if (env_get(e, x->u.var, out)) return true;
+    *unbound = x->u.var->name;
+    return false;
+  case TS_E_CAST: return eval_int(e, x->u.unary.a, out, unbound);
+  case TS_E_ADD: case TS_E_SUB: case TS_E_MUL: case TS_E_FLOORDIV:
+  case TS_E_FLOORMOD: case TS_E_MIN: case TS_E_MAX: case TS_E_DIV:
+  case TS_E_MOD:
+    if (!eval_int(e, x->u.bin.a, &a, unbound) ||
+        !eval_int(e, x->u.bin.b, &b, unbound))
+      return false;
+    switch (x->kind) {
+    case TS_E_ADD: *out = a + b; return true;
+    case TS_E_SUB: *out = a - b; return true;
+    case TS_E_MUL: *out = a * b; return true;
+    case TS_E_MIN: *out = a < b ? a : b; return true;
+    case TS_E_MAX: *out = a > b ? a : b; return true;
+    default: break;
+    }
+    if (b == 0) return false;
+    if (x->kind == TS_E_FLOORDIV) *out = floordiv64(a, b);
+    else if (x->kind == TS_E_FLOORMOD) *out = a - floordiv64(a, b) * b;
+    else if (x->kind == TS_E_DIV) *out = a / b;
+    else *out = a % b;
+    return true;
+  default: return false;
+  }
+}
+
+/* ---- which buffers a PrimFunc writes ---------------------------------- */
+
+typedef TS_VEC(const ts_buffer *) bufvec;
+
+static const ts_buffer *resolve_alias(const bufvec *from, const bufvec *to,
+                                      const ts_buffer *b) {
+  for (size_t i = 0; i < from->len; i++)
+    if (from->data[i] == b) return to->data[i];
+  return b;
+}
+
+static void collect_writes(const ts_stmt *s, bufvec *written, bufvec *alias_from,
+                           bufvec *alias_to) {
+  if (!s) return;
+  switch (s->kind) {
+  case TS_S_SEQ:
+    for (int i = 0; i < s->u.seq.n; i++)
+      collect_writes(s->u.seq.stmts[i], written, alias_from, alias_to);
+    break;
+  case TS_S_FOR: collect_writes(s->u.for_.body, written, alias_from, alias_to); break;
+  case TS_S_BLOCK_REALIZE: {
+    const ts_block *b = s->u.realize.block;
+    for (int i = 0; i < b->n_match_buffers; i++) {
+      ts_vec_push(alias_from, b->match_buffers[i].buffer);
+      ts_vec_push(alias_to, resolve_alias(alias_from, alias_to,
+                                          b->match_buffers[i].source.buffer));
+    }
+    for (int i = 0; i < b->n_writes; i++)
+      ts_vec_push(written, resolve_alias(alias_from, alias_to, b->writes[i].buffer));
+    collect_writes(b->init, written, alias_from, alias_to);
+    collect_writes(b->body, written, alias_from, alias_to);
+    break;
+  }
+  case TS_S_STORE:
+    ts_vec_push(written, resolve_alias(alias_from, alias_to, s->u.store.buffer));
+    break;
+  case TS_S_IF:
+    collect_writes(s->u.if_.then_s, written, alias_from, alias_to);
+    collect_writes(s->u.if_.else_s, written, alias_from, alias_to);
+    break;
+  case TS_S_LET: collect_writes(s->u.let.body, written, alias_from, alias_to); break;
+  case TS_S_ALLOCATE: collect_writes(s->u.alloc.body, written, alias_from, alias_to); break;
+  case TS_S_ASSERT: collect_writes(s->u.assert_.body, written, alias_from, alias_to); break;
+  case TS_S_EVALUATE: break;
+  }
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+/* One input or output slot of the function being run. */
+typedef struct slot {
+  const char *name;     /* as the user names it with --input */
+  const char *alt_name; /* TIR: the parameter's handle name, or NULL */
+  int ndim;
+  ts_expr **shape;
+  ts_dtype dtype;
+  bool is_output;  /* TIR only */
+  bool is_scalar;  /* TIR scalar parameter */
+  ts_ndarray *array;
+  int64_t scalar;
+  bool from_random;
+} slot;
+
+static ts_status *bind_shape(env *e, slot *s, const char *what) {
+  const int64_t *shape = ts_ndarray_shape(s->array);
+  char b1[32], b2[32];
+  if (ts_ndarray_ndim(s->array) != s->ndim)
+    return ts_error(TS_ERR_TYPE, "%s '%s': expected rank %d, got rank %d",
+                    what, s->name, s->ndim, ts_ndarray_ndim(s->array));
+  if (!ts_dtype_eq(ts_ndarray_dtype(s->array), s->dtype))
+    return ts_error(TS_ERR_TYPE, "%s '%s': expected %s, got %s", what, s->name,
+                    ts_dtype_str(s->dtype, b1),
+                    ts_dtype_str(ts_ndarray_dtype(s->array), b2));
+  for (int d = 0; d < s->ndim; d++) {
+    const ts_expr *x = s->shape[d];
+    int64_t v;
+    const char *unbound = NULL;
+    if (x->kind == TS_E_VAR && !env_get(e, x->u.var, &v)) {
+      ts_vec_push(&e->b, ((binding){x->u.var, shape[d]}));
+      continue;
+    }
+    if (!eval_int(e, x, &v, &unbound)) continue; /* checked by the run */
+    if (v != shape[d]) {
+      if (x->kind == TS_E_VAR)
+        return ts_error(TS_ERR_TYPE,
+                        "%s '%s': dimension %d (%s) is %lld from an earlier "
+                        "input, got %lld",
+                        what, s->name, d, x->u.var->name, (long long)v,
+                        (long long)shape[d]);
+      return ts_error(TS_ERR_TYPE, "%s '%s': dimension %d is %lld, got %lld",
+                      what, s->name, d, (long long)v, (long long)shape[d]);
+    }
+  }
+  return NULL;
+}
+
+static ts_status *make_array(env *e, slot *s, const char *what) {
+  int64_t shape[TS_MAX_NDIM];
+  if (s->ndim > TS_MAX_NDIM)
+    return ts_error(TS_ERR_UNSUPPORTED, "%s '%s': too many dimensions", what,
+                    s->name);
+  for (int d = 0; d < s->ndim; d++) {
+    const char *unbound = NULL;
+    if (!eval_int(e, s->shape[d], &shape[d], &unbound)) {
+      if (unbound)
+        return ts_error(TS_ERR_VALUE,
+                        "%s '%s' has symbolic dimension '%s' that no input "
+                        "determines; give it with --input %s=FILE.npy",
+                        what, s->name, unbound, s->name);
+      return ts_error(TS_ERR_VALUE, "%s '%s': cannot evaluate dimension %d",
+                      what, s->name, d);
+    }
+  }
+  return ts_ndarray_create(s->ndim, shape, s->dtype, &s->array);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void print_array(const char *label, const ts_ndarray *a) {
+  char desc[128];
+  printf("%s: %s\n", label, ts_ndarray_describe(a, desc, sizeof desc));
+  int64_t n = ts_ndarray_numel(a), show = n < 64 ? n : 64;
+  ts_dtype t = ts_ndarray_dtype(a);
+  printf("  [");
+  for (int64_t i = 0; i < show; i++) {
+    if (i) printf(", ");
+    if (ts_dtype_is_float(t))
+      printf("%.6g", ts_ndarray_get_f64(a, i));
+    else
+      printf("%lld", (long long)ts_ndarray_get_i64(a, i));
+  }
+  printf("%s]\n", show < n ? ", ..." : "");
+}
+
+static bool parse_int(const char *s, int64_t *out) {
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (!*s || *end) return false;
+  *out = v;
+  return true;
+}
+
+typedef struct run_ctx {
+  ts_module *m;
+  ts_func *f;
+  slot *slots;
+  int n_slots;
+  ts_value *results; /* graph results */
+  int n_results;
+} run_ctx;
+
+static ts_status *run_once(run_ctx *c) {
+  if (c->f->kind == TS_FUNC_PRIM) {
+    ts_value *args = ts_xcalloc((size_t)c->n_slots, sizeof(ts_value));
+    for (int i = 0; i < c->n_slots; i++) {
+      if (c->slots[i].is_scalar)
+        args[i] = (ts_value){TS_VAL_INT, {.i = c->slots[i].scalar}};
+      else
+        args[i] = (ts_value){TS_VAL_TENSOR, {.tensor = c->slots[i].array}};
+    }
+    ts_status *st = ts_interp_primfunc(c->m, c->f->u.prim, args, c->n_slots);
+    free(args);
+    return st;
+  }
+  ts_value *in = ts_xcalloc((size_t)c->n_slots, sizeof(ts_value));
+  for (int i = 0; i < c->n_slots; i++)
+    in[i] = (ts_value){TS_VAL_TENSOR, {.tensor = c->slots[i].array}};
+  if (c->results) ts_interp_free_values(c->results, c->n_results);
+  c->results = NULL;
+  ts_status *st = ts_interp_gfunc(c->m, c->f->u.graph, in, c->n_slots,
+                                  &c->results, &c->n_results);
+  free(in);
+  return st;
+}
+
+static int finish(run_ctx *c, env *e, ts_module *m, int code) {
+  for (int i = 0; i < c->n_slots; i++)
+    if (c->slots[i].array) ts_ndarray_release(c->slots[i].array);
+  free(c->slots);
+  if (c->results) ts_interp_free_values(c->results, c->n_results);
+  ts_vec_free(&e->b);
+  if (m) ts_module_destroy(m);
+  return code;
+}
+
+int cmd_run(int argc, char **argv) {
+  cli_args a;
+  if (!cli_parse("run", opts, 6, argc, argv, &a)) return 2;
+  if (a.n_positional == 0) return cli_fail("run", "missing FILE argument");
+  if (a.n_positional > 1)
+    return cli_fail("run", "expected one file, got %d", a.n_positional);
+  int64_t seed = 0, repeat = 0;
+  const char *seed_s = cli_get(&a, OPT_RANDOM);
+  if (seed_s && !parse_int(seed_s, &seed))
+    return cli_fail("run", "--random-inputs expects an integer seed, got '%s'",
+                    seed_s);
+  const char *rep_s = cli_get(&a, OPT_REPEAT);
+  if (rep_s && (!parse_int(rep_s, &repeat) || repeat < 1 || repeat > 1000000))
+    return cli_fail("run", "--repeat expects a positive integer, got '%s'",
+                    rep_s);
+  for (int i = 0; i < a.counts[OPT_INPUT]; i++) {
+    const char *v = a.values[OPT_INPUT][i];
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || !eq[1])
+      return cli_fail("run", "--input expects NAME=FILE.npy, got '%s'", v);
+  }
+  const char *outdir = cli_get(&a, OPT_OUTDIR);
+  if (outdir) {
+    struct stat sb;
+    if (stat(outdir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+      return cli_fail("run", "--output-dir '%s' is not a directory", outdir);
+  }
+  if (!cli_has(&a, OPT_INTERPRET))
+    return cli_fail("run", "compiled execution is not available yet: add "
+                           "--interpret to run on the reference interpreter");
+
+  ts_module *m = NULL;
+  ts_status *st = ts_script_parse_file(a.positional[0], &m);
+  if (st) return cli_report(st);
+  run_ctx c = {m, NULL, NULL, 0, NULL, 0};
+  env e = {0};
+
+  const char *fname = cli_get(&a, OPT_FUNC);
+  if (fname) {
+    c.f = ts_module_lookup(m, fname);
+    if (!c.f || c.f->kind == TS_FUNC_EXTERN) {
+      cli_fail("run", "no function '%s' in %s", fname, a.positional[0]);
+      return finish(&c, &e, m, 2);
+    }
+  } else {
+    c.f = ts_module_lookup(m, "main");
+    if (!c.f && m->n_funcs == 1) c.f = &m->funcs[0];
+    if (!c.f) {
+      cli_fail("run", "%s has no function 'main'; choose one with --func",
+               a.positional[0]);
+      return finish(&c, &e, m, 2);
+    }
+  }
+  ts_runtime_register_builtins();
+
+  /* Describe the slots. */
+  if (c.f->kind == TS_FUNC_PRIM) {
+    ts_primfunc *pf = c.f->u.prim;
+    bufvec written = {0}, af = {0}, at = {0};
+    collect_writes(pf->body, &written, &af, &at);
+    c.slots = ts_xcalloc((size_t)pf->n_params + 1, sizeof(slot));
+    c.n_slots = pf->n_params;
+    for (int i = 0; i < pf->n_params; i++) {
+      slot *s = &c.slots[i];
+      ts_param *p = &pf->params[i];
+      if (!p->buffer) {
+        s->name = p->var->name;
+        s->is_scalar = true;
+        continue;
+      }
+      s->name = p->buffer->name;
+      s->alt_name = p->var->name;
+      s->ndim = p->buffer->ndim;
+      s->shape = p->buffer->shape;
+      s->dtype = p->buffer->dtype;
+      for (size_t k = 0; k < written.len; k++)
+        if (written.data[k] == p->buffer) s->is_output = true;
+    }
+    ts_vec_free(&written);
+    ts_vec_free(&af);
+    ts_vec_free(&at);
+  } else {
+    ts_gfunc *gf = c.f->u.graph;
+    c.slots = ts_xcalloc((size_t)gf->n_params + 1, sizeof(slot));
+    c.n_slots = gf->n_params;
+    for (int i = 0; i < gf->n_params; i++) {
+      slot *s = &c.slots[i];
+      ts_sinfo *si = gf->params[i]->sinfo;
+      s->name = gf->params[i]->name;
+      if (!si || si->kind != TS_SI_TENSOR || si->u.tensor.ndim < 0 ||
+          !si->u.tensor.shape || si->u.tensor.dtype.code == TS_VOID) {
+        cli_fail("run", "parameter '%s' of '%s' must be a tensor of known "
+                        "rank, shape and dtype to be given as input",
+                 s->name, c.f->name);
+        return finish(&c, &e, m, 2);
+      }
+      s->ndim = si->u.tensor.ndim;
+      s->shape = si->u.tensor.shape;
+      s->dtype = si->u.tensor.dtype;
+    }
+  }
+
+  /* Inputs given as files (or integers for scalar parameters). */
+  for (int i = 0; i < a.counts[OPT_INPUT]; i++) {
+    const char *v = a.values[OPT_INPUT][i];
+    const char *eq = strchr(v, '=');
+    char *name = ts_xmalloc((size_t)(eq - v) + 1);
+    memcpy(name, v, (size_t)(eq - v));
+    name[eq - v] = 0;
+    slot *s = NULL;
+    for (int k = 0; k < c.n_slots; k++)
+      if (!strcmp(c.slots[k].name, name) ||
+          (c.slots[k].alt_name && !strcmp(c.slots[k].alt_name, name)))
+        s = &c.slots[k];
+    if (!s || s->is_output) {
+      cli_fail("run", s ? "'%s' is an output of '%s', not an input"
+                        : "'%s' is not an input of '%s'",
+               name, c.f->name);
+      free(name);
+      return finish(&c, &e, m, 2);
+    }
+    free(name);
+    if (s->array || (s->is_scalar && s->from_random)) {
+      cli_fail("run", "input '%s' given twice", s->name);
+      return finish(&c, &e, m, 2);
+    }
+    if (s->is_scalar) {
+      if (!parse_int(eq + 1, &s->scalar)) {
+        cli_fail("run", "scalar input '%s' expects an integer, got '%s'",
+                 s->name, eq + 1);
+        return finish(&c, &e, m, 2);
+      }
+      s->from_random = true; /* marks "given" */
+      continue;
+    }
+    st = ts_npy_read(eq + 1, &s->array);
+    if (st) return finish(&c, &e, m, cli_report(st));
+  }
+  /* Bind symbolic dimensions from the given inputs, then make the rest. */
+  for (int i = 0; i < c.n_slots; i++) {
+    slot *s = &c.slots[i];
+    if (s->array && (st = bind_shape(&e, s, "input")))
+      return finish(&c, &e, m, cli_report(st));
+  }
+  for (int i = 0; i < c.n_slots; i++) {
+    slot *s = &c.slots[i];
+    if (s->array || s->is_output) continue;
+    if (s->is_scalar) {
+      if (!s->from_random) {
+        cli_fail("run", "scalar input '%s' needs --input %s=INTEGER", s->name,
+                 s->name);
+        return finish(&c, &e, m, 2);
+      }
+      continue;
+    }
+    if (!seed_s) {
+      cli_fail("run", "missing input '%s' (give --input %s=FILE.npy or "
+                      "--random-inputs SEED)",
+               s->name, s->name);
+      return finish(&c, &e, m, 2);
+    }
+    if ((st = make_array(&e, s, "input")))
+      return finish(&c, &e, m, cli_report(st));
+    ts_ndarray_fill_random(s->array, (uint64_t)seed * 1000003u + (uint64_t)i);
+    s->from_random = true;
+    if ((st = bind_shape(&e, s, "input")))
+      return finish(&c, &e, m, cli_report(st));
+  }
+  for (int i = 0; i < c.n_slots; i++) {
+    slot *s = &c.slots[i];
+    if (s->is_output && (st = make_array(&e, s, "output")))
+      return finish(&c, &e, m, cli_report(st));
+  }
+
+  /* Run. */
+  int64_t runs = repeat ? repeat : 1;
+  double *times = ts_xcalloc((size_t)runs, sizeof(double));
+  for (int64_t r = 0; r < runs; r++) {
+    double t0 = now_ms();
+    st = run_once(&c);
+    times[r] = now_ms() - t0;
+    if (st) {
+      free(times);
+      return finish(&c, &e, m, cli_report(st));
+    }
+  }
+
+  /* Collect outputs. */
+  TS_VEC(ts_ndarray *) outs = {0};
+  if (c.f->kind == TS_FUNC_PRIM) {
+    for (int i = 0; i < c.n_slots; i++)
+      if (c.slots[i].is_output) ts_vec_push(&outs, c.slots[i].array);
+  } else {
+    for (int i = 0; i < c.n_results; i++)
+      if (c.results[i].kind == TS_VAL_TENSOR)
+        ts_vec_push(&outs, c.results[i].u.tensor);
+  }
+  int code = 0;
+  if (outdir) {
+    mkdir(outdir, 0777);
+    for (int i = 0; i < c.n_slots && !st; i++) {
+      slot *s = &c.slots[i];
+      if (!s->from_random || s->is_scalar) continue;
+      char *path = ts_strdup_printf("%s/input_%s.npy", outdir, s->name);
+      st = ts_npy_write(path, s->array);
+      free(path);
+    }
+    for (size_t i = 0; i < outs.len && !st; i++) {
+      char *path = ts_strdup_printf("%s/output_%zu.npy", outdir, i);
+      st = ts_npy_write(path, outs.data[i]);
+      free(path);
+    }
+    if (st) code = cli_report(st);
+  } else {
+    for (size_t i = 0; i < outs.len; i++) {
+      char label[32];
+      snprintf(label, sizeof label, "output_%zu", i);
+      print_array(label, outs.data[i]);
+    }
+  }
+  if (repeat && !code) {
+    qsort(times, (size_t)runs, sizeof(double), cmp_double);
+    double med = runs % 2 ? times[runs / 2]
+                          : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+    printf("median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", med, times[0],
+           times[runs - 1]);
+  }
+  free(times);
+  ts_vec_free(&outs);
+  return finish(&c, &e, m, code);
+}

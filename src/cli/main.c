@@ -1,0 +1,41 @@
+/* main.c: the `tessera` command: dispatches to one subcommand per file
+ * (cmd_*.c).  Exit status: 0 success, 1 "no" answers (tessera equal on
+ * different modules), 2 errors. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: tessera COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  print FILE.tvmscript [--syntax classic|current]\n"
+    "      parse, verify and print the module as normalized TVMScript\n"
+    "  equal A.tvmscript B.tvmscript\n"
+    "      exit 0 when structurally equal, else print the first difference\n"
+    "  run FILE [--func NAME] [--input NAME=x.npy]... [--random-inputs SEED]\n"
+    "      [--output-dir DIR] [--interpret] [--repeat N]\n"
+    "      run a function; outputs go to DIR/output_<i>.npy\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("tessera %s\n", TS_VERSION_STRING);
+    return 0;
+  }
+  if (!strcmp(cmd, "print")) return cmd_print(argc - 2, argv + 2);
+  if (!strcmp(cmd, "equal")) return cmd_equal(argc - 2, argv + 2);
+  if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
+  fprintf(stderr, "tessera: unknown command '%s' (try 'tessera --help')\n",
+          cmd);
+  return 2;
+}

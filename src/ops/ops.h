@@ -1,0 +1,54 @@
+/* ops.h: the operator registry of the graph level.  Op knowledge lives in one
+ * table, ops.def (an X-macro): name, arity, fusion pattern and the functions
+ * that give each op its meaning.  The enum, the name table and the property
+ * table are generated from it; a missing function is a link error.
+ *
+ * An op's printed form is "R." + its name ("R.nn.relu", "R.add"). */
+#ifndef TESSERA_OPS_OPS_H
+#define TESSERA_OPS_OPS_H
+
+#include "tessera/ir.h"
+#include "tessera/runtime.h"
+
+/* Fusion patterns, as TVM classifies them (kElemWise ... kOpaque). */
+typedef enum ts_op_pattern {
+  TS_PAT_ELEMWISE = 0,
+  TS_PAT_BROADCAST = 1,
+  TS_PAT_INJECTIVE = 2,
+  TS_PAT_REDUCTION = 3,
+  TS_PAT_OUT_FUSABLE = 4,
+  TS_PAT_OPAQUE = 8,
+} ts_op_pattern;
+
+typedef enum ts_op_id {
+#define TS_OP(id, name, min_args, max_args, pattern) TS_OP_##id,
+#include "ops/ops.def"
+#undef TS_OP
+  TS_OP_COUNT
+} ts_op_id;
+
+/* Struct-info inference: given the call (args already carry sinfo), sets
+ * *out.  Errors name the op, the operands and their struct info, at the
+ * call's location. */
+typedef ts_status *(*ts_op_infer_fn)(ts_arena *a, const ts_gexpr *call,
+                                     ts_sinfo **out);
+/* Reference evaluation for the interpreter: inputs are the evaluated args
+ * (tensors, or TS_VAL_INT for prim values/shapes entries are not passed);
+ * `out_sinfo` is the call's inferred struct info with symbolic dimensions
+ * already bound; writes a new NDArray to *out. */
+typedef ts_status *(*ts_op_eval_fn)(const ts_gexpr *call, ts_ndarray **args,
+                                    int n_args, ts_ndarray **out);
+
+typedef struct ts_op_info {
+  const char *name; /* "nn.relu" */
+  int min_args, max_args;
+  ts_op_pattern pattern;
+  ts_op_infer_fn infer;
+  ts_op_eval_fn eval; /* NULL for call_tir / call_dps_packed (VM handles) */
+} ts_op_info;
+
+const ts_op_info *ts_op_get(int op);
+/* Looks up by name without the "R." prefix ("nn.relu"); false when unknown. */
+bool ts_op_lookup(const char *name, int *out_op);
+
+#endif
