@@ -1,0 +1,22 @@
+/* build.h: from IRModule to deployment form: C code generation for the
+ * TensorIR functions and compilation into a shared object. */
+#ifndef TESSERA_BUILD_H
+#define TESSERA_BUILD_H
+
+#include "tessera/ir.h"
+
+/* Emits one C translation unit holding a kernel (see kernel_abi.h) for every
+ * PrimFunc of the module.  Heap string in *out_source. */
+ts_status *ts_codegen_c(const ts_module *m, char **out_source);
+
+/* Compiles C source into a shared object at `so_path` with the system
+ * compiler: $TESSERA_CC (default "cc") and $TESSERA_CFLAGS (default
+ * "-O3 -march=native -fopenmp"), always adding -shared -fPIC.  `extra_args`
+ * (may be NULL) is appended to the command line (e.g. objects to link).
+ * When emit_dir is non-NULL the source is kept there as module.c.  A compiler
+ * failure is an error quoting the compiler's first lines of output; no file
+ * is left at so_path. */
+ts_status *ts_compile_c(const char *source, const char *so_path,
+                        const char *emit_dir, const char *extra_args);
+
+#endif

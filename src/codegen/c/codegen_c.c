@@ -1,0 +1,787 @@
+/* codegen_c.c: TensorIR -> one C translation unit.
+ *
+ * Blocks are lowered while emitting: a block realize becomes a C scope that
+ * binds the iteration variables as constants, tests the predicate, runs the
+ * init statement on the first iteration of the reduction variables (all
+ * reduce iteration variables at their domain minimum, TVM's rule), then the
+ * body.  Buffers are flattened to 1-D row-major (or their declared strides)
+ * with Horner-form indices.  Loop kinds become real code: parallel ->
+ * `#pragma omp parallel for`, vectorized -> `#pragma omp simd`, unrolled ->
+ * `#pragma GCC unroll`.  Each PrimFunc `f` becomes `tsk_f` with the ABI of
+ * kernel_abi.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tessera/build.h"
+#include "tessera/kernel_abi.h"
+
+typedef struct name_entry {
+  const void *key; /* ts_var* or ts_buffer* */
+  char *name;
+} name_entry;
+
+typedef struct cg {
+  ts_strbuf out;
+  int indent;
+  TS_VEC(name_entry) names;
+  TS_VEC(const ts_buffer *) bound_buffers; /* buffers with a C pointer */
+  const ts_primfunc *func;
+  ts_status *err;
+  int parallel_depth;
+  int tmp_counter;
+} cg;
+
+static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) TS_PRINTF(3, 4);
+static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) {
+  if (c->err) return;
+  va_list ap;
+  va_start(ap, fmt);
+  c->err = ts_status_makev(TS_ERR_UNSUPPORTED, loc, fmt, ap);
+  va_end(ap);
+  ts_status_annotate(c->err, "while generating C for function '%s'",
+                     c->func->name);
+}
+
+static void line(cg *c, const char *fmt, ...) TS_PRINTF(2, 3);
+static void line(cg *c, const char *fmt, ...) {
+  for (int i = 0; i < c->indent; i++) ts_strbuf_append(&c->out, "  ");
+  va_list ap;
+  va_start(ap, fmt);
+  ts_strbuf_vprintf(&c->out, fmt, ap);
+  va_end(ap);
+  ts_strbuf_append(&c->out, "\n");
+}
+
+static bool is_c_keyword(const char *s) {
+  static const char *kw[] = {
+      "auto",   "break",    "case",     "char",   "const",    "continue",
+      "default", "do",      "double",   "else",   "enum",     "extern",
+      "float",  "for",      "goto",     "if",     "inline",   "int",
+      "long",   "register", "restrict", "return", "short",    "signed",
+      "sizeof", "static",   "struct",   "switch", "typedef",  "union",
+      "unsigned", "void",   "volatile", "while",  "args",     "n_args",
+      "bool",   "main"};
+  for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+    if (!strcmp(s, kw[i])) return true;
+  return !strncmp(s, "ts_", 3) || !strncmp(s, "tsk_", 4);
+}
+
+/* The C name of a variable or buffer: its own name made a valid identifier,
+ * suffixed when another object already took it. */
+static const char *cname(cg *c, const void *key, const char *name) {
+  for (size_t i = 0; i < c->names.len; i++)
+    if (c->names.data[i].key == key) return c->names.data[i].name;
+  ts_strbuf b = {0};
+  if (!name || !*name) name = "v";
+  if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+        name[0] == '_'))
+    ts_strbuf_append(&b, "v_");
+  for (const char *p = name; *p; p++) {
+    char ch = *p;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_';
+    ts_strbuf_appendn(&b, ok ? &ch : "_", 1);
+  }
+  if (is_c_keyword(b.data)) ts_strbuf_append(&b, "_");
+  char *base = b.data;
+  char *cand = ts_xstrdup(base);
+  for (int k = 1;; k++) {
+    bool taken = false;
+    for (size_t i = 0; i < c->names.len && !taken; i++)
+      taken = !strcmp(c->names.data[i].name, cand);
+    if (!taken) break;
+    free(cand);
+    cand = ts_strdup_printf("%s_%d", base, k);
+  }
+  free(base);
+  ts_vec_push(&c->names, ((name_entry){key, cand}));
+  return cand;
+}
+
+static const char *ctype(ts_dtype t) {
+  if (t.lanes != 1) return NULL;
+  switch (t.code) {
+  case TS_FLOAT:
+    return t.bits == 32 ? "float" : t.bits == 64 ? "double"
+                                  : t.bits == 16 ? "_Float16" : NULL;
+  case TS_INT:
+    return t.bits == 8 ? "int8_t" : t.bits == 16 ? "int16_t"
+           : t.bits == 32 ? "int32_t" : t.bits == 64 ? "int64_t" : NULL;
+  case TS_UINT:
+    return t.bits == 8 ? "uint8_t" : t.bits == 16 ? "uint16_t"
+           : t.bits == 32 ? "uint32_t" : t.bits == 64 ? "uint64_t" : NULL;
+  case TS_BOOL: return "uint8_t";
+  default: return NULL;
+  }
+}
+
+static const char *ctype_or_fail(cg *c, ts_dtype t, ts_loc loc) {
+  const char *s = ctype(t);
+  if (!s) {
+    char buf[32];
+    cg_fail(c, loc, "dtype %s is not supported by the C backend",
+            ts_dtype_str(t, buf));
+    return "int";
+  }
+  return s;
+}
+
+static void emit_expr(cg *c, const ts_expr *e);
+
+/* Type suffix for helper functions: i32, i64, f32, f64, ... */
+static const char *tsuffix(ts_dtype t) {
+  if (t.code == TS_FLOAT) return t.bits == 64 ? "f64" : "f32";
+  if (t.code == TS_UINT) return t.bits == 64 ? "u64" : "u32";
+  return t.bits == 64 ? "i64" : "i32";
+}
+
+static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
+                            int n);
+
+static void emit_float_lit(cg *c, double v, ts_dtype t) {
+  bool f32 = t.bits != 64;
+  if (isnan(v)) {
+    ts_strbuf_append(&c->out, f32 ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")");
+    return;
+  }
+  if (isinf(v)) {
+    ts_strbuf_append(&c->out, v < 0 ? "(-" : "(");
+    ts_strbuf_append(&c->out, f32 ? "__builtin_inff())" : "__builtin_inf())");
+    return;
+  }
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.17g", v);
+  if (!strpbrk(buf, ".e")) strcat(buf, ".0");
+  if (t.bits == 16) ts_strbuf_printf(&c->out, "((_Float16)%s)", buf);
+  else ts_strbuf_printf(&c->out, v < 0 ? "(%s%s)" : "%s%s", buf, f32 ? "f" : "");
+}
+
+static void emit_bin(cg *c, const char *op, const ts_expr *e) {
+  ts_strbuf_append(&c->out, "(");
+  emit_expr(c, e->u.bin.a);
+  ts_strbuf_printf(&c->out, " %s ", op);
+  emit_expr(c, e->u.bin.b);
+  ts_strbuf_append(&c->out, ")");
+}
+
+static void emit_helper2(cg *c, const char *fn, const ts_expr *e,
+                         ts_dtype t) {
+  ts_strbuf_printf(&c->out, "ts_%s_%s(", fn, tsuffix(t));
+  emit_expr(c, e->u.bin.a);
+  ts_strbuf_append(&c->out, ", ");
+  emit_expr(c, e->u.bin.b);
+  ts_strbuf_append(&c->out, ")");
+}
+
+static void emit_math(cg *c, const char *fn, const ts_expr *e) {
+  /* libm call in the precision of the dtype; float16 goes through float. */
+  ts_dtype t = e->dtype;
+  bool f64 = t.code == TS_FLOAT && t.bits == 64;
+  if (t.bits == 16) ts_strbuf_append(&c->out, "((_Float16)");
+  ts_strbuf_printf(&c->out, "%s%s(", fn, f64 ? "" : "f");
+  for (int i = 0; i < e->u.call.n; i++) {
+    if (i) ts_strbuf_append(&c->out, ", ");
+    if (!f64) ts_strbuf_append(&c->out, "(float)");
+    emit_expr(c, e->u.call.args[i]);
+  }
+  ts_strbuf_append(&c->out, ")");
+  if (t.bits == 16) ts_strbuf_append(&c->out, ")");
+}
+
+static void emit_call(cg *c, const ts_expr *e) {
+  ts_expr *const *a = e->u.call.args;
+  ts_dtype t = e->dtype;
+  bool f64 = t.bits == 64;
+  const char *one = f64 ? "1.0" : "1.0f";
+  switch (e->u.call.op) {
+  case TS_INTRIN_EXP: emit_math(c, "exp", e); return;
+  case TS_INTRIN_EXP2: emit_math(c, "exp2", e); return;
+  case TS_INTRIN_LOG: emit_math(c, "log", e); return;
+  case TS_INTRIN_LOG2: emit_math(c, "log2", e); return;
+  case TS_INTRIN_LOG1P: emit_math(c, "log1p", e); return;
+  case TS_INTRIN_SQRT: emit_math(c, "sqrt", e); return;
+  case TS_INTRIN_TANH: emit_math(c, "tanh", e); return;
+  case TS_INTRIN_ERF: emit_math(c, "erf", e); return;
+  case TS_INTRIN_POW: emit_math(c, "pow", e); return;
+  case TS_INTRIN_FLOOR: emit_math(c, "floor", e); return;
+  case TS_INTRIN_CEIL: emit_math(c, "ceil", e); return;
+  case TS_INTRIN_ROUND: emit_math(c, "round", e); return;
+  case TS_INTRIN_TRUNC: emit_math(c, "trunc", e); return;
+  case TS_INTRIN_NEARBYINT: emit_math(c, "nearbyint", e); return;
+  case TS_INTRIN_SIN: emit_math(c, "sin", e); return;
+  case TS_INTRIN_COS: emit_math(c, "cos", e); return;
+  case TS_INTRIN_TAN: emit_math(c, "tan", e); return;
+  case TS_INTRIN_ASIN: emit_math(c, "asin", e); return;
+  case TS_INTRIN_ACOS: emit_math(c, "acos", e); return;
+  case TS_INTRIN_ATAN: emit_math(c, "atan", e); return;
+  case TS_INTRIN_SINH: emit_math(c, "sinh", e); return;
+  case TS_INTRIN_COSH: emit_math(c, "cosh", e); return;
+  case TS_INTRIN_ASINH: emit_math(c, "asinh", e); return;
+  case TS_INTRIN_ACOSH: emit_math(c, "acosh", e); return;
+  case TS_INTRIN_ATANH: emit_math(c, "atanh", e); return;
+  case TS_INTRIN_ATAN2: emit_math(c, "atan2", e); return;
+  case TS_INTRIN_FMOD: emit_math(c, "fmod", e); return;
+  case TS_INTRIN_FABS: emit_math(c, "fabs", e); return;
+  case TS_INTRIN_ABS:
+    if (ts_dtype_is_float(t)) {
+      emit_math(c, "fabs", e);
+    } else {
+      ts_strbuf_append(&c->out, "({ __typeof__(");
+      emit_expr(c, a[0]);
+      ts_strbuf_append(&c->out, ") ts_t_ = ");
+      emit_expr(c, a[0]);
+      ts_strbuf_append(&c->out, "; ts_t_ < 0 ? -ts_t_ : ts_t_; })");
+    }
+    return;
+  case TS_INTRIN_RSQRT:
+    ts_strbuf_printf(&c->out, "(%s / ", one);
+    emit_math(c, "sqrt", e);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  case TS_INTRIN_SIGMOID:
+    ts_strbuf_printf(&c->out, "(%s / (%s + %s(-(", one, one, f64 ? "exp" : "expf");
+    emit_expr(c, a[0]);
+    ts_strbuf_append(&c->out, "))))");
+    return;
+  case TS_INTRIN_ISNAN:
+  case TS_INTRIN_ISINF:
+  case TS_INTRIN_ISFINITE: {
+    const char *fn = e->u.call.op == TS_INTRIN_ISNAN   ? "isnan"
+                     : e->u.call.op == TS_INTRIN_ISINF ? "isinf"
+                                                       : "isfinite";
+    ts_strbuf_printf(&c->out, "(%s(", fn);
+    emit_expr(c, a[0]);
+    ts_strbuf_append(&c->out, ") != 0)");
+    return;
+  }
+  case TS_INTRIN_IF_THEN_ELSE:
+  case TS_INTRIN_LIKELY:
+    if (e->u.call.op == TS_INTRIN_LIKELY) {
+      emit_expr(c, a[0]);
+      return;
+    }
+    ts_strbuf_append(&c->out, "(");
+    emit_expr(c, a[0]);
+    ts_strbuf_append(&c->out, " ? ");
+    emit_expr(c, a[1]);
+    ts_strbuf_append(&c->out, " : ");
+    emit_expr(c, a[2]);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  case TS_INTRIN_BITWISE_AND:
+  case TS_INTRIN_BITWISE_OR:
+  case TS_INTRIN_BITWISE_XOR:
+  case TS_INTRIN_SHIFT_LEFT:
+  case TS_INTRIN_SHIFT_RIGHT: {
+    static const char *ops[] = {"&", "|", "^", "<<", ">>"};
+    int k = e->u.call.op == TS_INTRIN_BITWISE_AND   ? 0
+            : e->u.call.op == TS_INTRIN_BITWISE_OR  ? 1
+            : e->u.call.op == TS_INTRIN_BITWISE_XOR ? 2
+            : e->u.call.op == TS_INTRIN_SHIFT_LEFT  ? 3
+                                                    : 4;
+    ts_strbuf_append(&c->out, "(");
+    emit_expr(c, a[0]);
+    ts_strbuf_printf(&c->out, " %s ", ops[k]);
+    emit_expr(c, a[1]);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  }
+  case TS_INTRIN_BITWISE_NOT:
+    ts_strbuf_append(&c->out, "(~");
+    emit_expr(c, a[0]);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  case TS_INTRIN_CALL_EXTERN:
+  default:
+    cg_fail(c, e->loc, "intrinsic '%s' is not supported by the C backend",
+            ts_intrin_name(e->u.call.op));
+    return;
+  }
+}
+
+static void emit_expr(cg *c, const ts_expr *e) {
+  if (c->err) return;
+  ts_dtype t = e->dtype;
+  switch (e->kind) {
+  case TS_E_INT:
+    if (t.code == TS_BOOL) ts_strbuf_append(&c->out, e->u.int_value ? "1" : "0");
+    else if (t.bits == 64 && t.code == TS_UINT)
+      ts_strbuf_printf(&c->out, "UINT64_C(%llu)", (unsigned long long)e->u.int_value);
+    else if (t.bits == 64)
+      ts_strbuf_printf(&c->out, e->u.int_value < 0 ? "(INT64_C(%lld))" : "INT64_C(%lld)",
+                       (long long)e->u.int_value);
+    else
+      ts_strbuf_printf(&c->out, e->u.int_value < 0 ? "(%lld)" : "%lld",
+                       (long long)e->u.int_value);
+    return;
+  case TS_E_FLOAT: emit_float_lit(c, e->u.float_value, t); return;
+  case TS_E_STR: cg_fail(c, e->loc, "string immediates are not supported here"); return;
+  case TS_E_VAR: ts_strbuf_append(&c->out, cname(c, e->u.var, e->u.var->name)); return;
+  case TS_E_ADD: emit_bin(c, "+", e); return;
+  case TS_E_SUB: emit_bin(c, "-", e); return;
+  case TS_E_MUL: emit_bin(c, "*", e); return;
+  case TS_E_DIV: emit_bin(c, "/", e); return;
+  case TS_E_MOD:
+    if (ts_dtype_is_float(t)) {
+      ts_strbuf_printf(&c->out, "%s(", t.bits == 64 ? "fmod" : "fmodf");
+      emit_expr(c, e->u.bin.a);
+      ts_strbuf_append(&c->out, ", ");
+      emit_expr(c, e->u.bin.b);
+      ts_strbuf_append(&c->out, ")");
+    } else {
+      emit_bin(c, "%", e);
+    }
+    return;
+  case TS_E_FLOORDIV: emit_helper2(c, "floordiv", e, t); return;
+  case TS_E_FLOORMOD: emit_helper2(c, "floormod", e, t); return;
+  case TS_E_MIN: emit_helper2(c, "min", e, t); return;
+  case TS_E_MAX: emit_helper2(c, "max", e, t); return;
+  case TS_E_EQ: emit_bin(c, "==", e); return;
+  case TS_E_NE: emit_bin(c, "!=", e); return;
+  case TS_E_LT: emit_bin(c, "<", e); return;
+  case TS_E_LE: emit_bin(c, "<=", e); return;
+  case TS_E_GT: emit_bin(c, ">", e); return;
+  case TS_E_GE: emit_bin(c, ">=", e); return;
+  case TS_E_AND: emit_bin(c, "&&", e); return;
+  case TS_E_OR: emit_bin(c, "||", e); return;
+  case TS_E_NOT:
+    ts_strbuf_append(&c->out, "(!");
+    emit_expr(c, e->u.unary.a);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  case TS_E_SELECT:
+    ts_strbuf_append(&c->out, "(");
+    emit_expr(c, e->u.select.cond);
+    ts_strbuf_append(&c->out, " ? ");
+    emit_expr(c, e->u.select.t);
+    ts_strbuf_append(&c->out, " : ");
+    emit_expr(c, e->u.select.f);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  case TS_E_CAST:
+    if (t.code == TS_BOOL) {
+      ts_strbuf_append(&c->out, "((");
+      emit_expr(c, e->u.unary.a);
+      ts_strbuf_append(&c->out, ") != 0)");
+    } else {
+      ts_strbuf_printf(&c->out, "((%s)(", ctype_or_fail(c, t, e->loc));
+      emit_expr(c, e->u.unary.a);
+      ts_strbuf_append(&c->out, "))");
+    }
+    return;
+  case TS_E_LOAD:
+    ts_strbuf_printf(&c->out, "%s[",
+                     cname(c, e->u.load.buffer, e->u.load.buffer->name));
+    emit_flat_index(c, e->u.load.buffer, e->u.load.indices, e->u.load.n);
+    ts_strbuf_append(&c->out, "]");
+    return;
+  case TS_E_CALL: emit_call(c, e); return;
+  case TS_E_LET:
+    ts_strbuf_printf(&c->out, "({ const %s %s = ",
+                     ctype_or_fail(c, e->u.let.var->dtype, e->loc),
+                     cname(c, e->u.let.var, e->u.let.var->name));
+    emit_expr(c, e->u.let.value);
+    ts_strbuf_append(&c->out, "; ");
+    emit_expr(c, e->u.let.body);
+    ts_strbuf_append(&c->out, "; })");
+    return;
+  case TS_E_RAMP:
+  case TS_E_BROADCAST:
+    cg_fail(c, e->loc, "vector expressions are not supported by the C backend yet");
+    return;
+  }
+}
+
+/* Strides of buffer dimension d as an expression string, row-major from
+ * its shape unless declared. */
+static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
+                            int n) {
+  if (n == 0) {
+    ts_strbuf_append(&c->out, "0");
+    return;
+  }
+  bool has_offset = b->elem_offset && !(b->elem_offset->kind == TS_E_INT &&
+                                        b->elem_offset->u.int_value == 0);
+  if (has_offset) {
+    emit_expr(c, b->elem_offset);
+    ts_strbuf_append(&c->out, " + ");
+  }
+  if (b->strides) {
+    for (int d = 0; d < n; d++) {
+      if (d) ts_strbuf_append(&c->out, " + ");
+      ts_strbuf_append(&c->out, "(int64_t)(");
+      emit_expr(c, idx[d]);
+      ts_strbuf_append(&c->out, ") * ");
+      emit_expr(c, b->strides[d]);
+    }
+    return;
+  }
+  /* Horner: ((i0 * s1 + i1) * s2 + i2) */
+  for (int d = 1; d < n; d++) ts_strbuf_append(&c->out, "(");
+  for (int d = 0; d < n; d++) {
+    if (d) {
+      ts_strbuf_append(&c->out, " * ");
+      emit_expr(c, b->shape[d]);
+      ts_strbuf_append(&c->out, " + ");
+    }
+    if (d == 0 && n > 1) ts_strbuf_append(&c->out, "(int64_t)");
+    emit_expr(c, idx[d]);
+    if (d) ts_strbuf_append(&c->out, ")");
+  }
+}
+
+static void emit_stmt(cg *c, const ts_stmt *s);
+
+static bool is_const_int(const ts_expr *e, int64_t *v) {
+  if (e && e->kind == TS_E_INT) {
+    *v = e->u.int_value;
+    return true;
+  }
+  return false;
+}
+
+/* Allocates a buffer at the current scope; returns true when it must be
+ * freed at scope end. */
+static bool emit_alloc(cg *c, const ts_buffer *b) {
+  const char *ty = ctype_or_fail(c, b->dtype, b->loc);
+  const char *nm = cname(c, b, b->name);
+  int64_t total = 1;
+  bool constant = true;
+  for (int d = 0; d < b->ndim; d++) {
+    int64_t v;
+    if (is_const_int(b->shape[d], &v)) total *= v;
+    else constant = false;
+  }
+  size_t esz = ts_dtype_bytes(b->dtype);
+  if (constant && total * (int64_t)esz <= 32 * 1024) {
+    line(c, "_Alignas(64) %s %s[%lld];", ty, nm, (long long)(total > 0 ? total : 1));
+    return false;
+  }
+  for (int i = 0; i < c->indent; i++) ts_strbuf_append(&c->out, "  ");
+  ts_strbuf_printf(&c->out, "%s *restrict %s = (%s *)ts_alloc((size_t)%zu", ty, nm, ty, esz);
+  for (int d = 0; d < b->ndim; d++) {
+    ts_strbuf_append(&c->out, " * (size_t)(");
+    emit_expr(c, b->shape[d]);
+    ts_strbuf_append(&c->out, ")");
+  }
+  ts_strbuf_append(&c->out, ");\n");
+  line(c, "if (!%s) return 2;", nm);
+  return true;
+}
+
+static void emit_block(cg *c, const ts_stmt *s) {
+  const ts_block *b = s->u.realize.block;
+  line(c, "{ /* block %s */", b->name);
+  c->indent++;
+  for (int i = 0; i < b->n_iter_vars; i++) {
+    const ts_var *v = b->iter_vars[i].var;
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "const %s %s = ", ctype_or_fail(c, v->dtype, v->loc),
+                     cname(c, v, v->name));
+    emit_expr(c, s->u.realize.iter_values[i]);
+    ts_strbuf_append(&c->out, ";\n");
+    line(c, "(void)%s;", cname(c, v, v->name));
+  }
+  int close = 0;
+  if (s->u.realize.predicate) {
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_append(&c->out, "if (");
+    emit_expr(c, s->u.realize.predicate);
+    ts_strbuf_append(&c->out, ") {\n");
+    c->indent++;
+    close++;
+  }
+  for (int i = 0; i < b->n_match_buffers; i++) {
+    const ts_match_buffer *mb = &b->match_buffers[i];
+    const ts_buffer *src = mb->source.buffer;
+    /* A view: pointer to the region's first element, with the source's
+     * strides (declared on the matched buffer by the reader when given,
+     * otherwise the source's row-major strides). */
+    const char *ty = ctype_or_fail(c, mb->buffer->dtype, mb->buffer->loc);
+    if (mb->buffer->strides || mb->buffer->ndim != src->ndim) {
+      cg_fail(c, b->loc, "match_buffer with a different rank or declared "
+                         "strides is not supported by the C backend yet");
+      break;
+    }
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "%s *restrict %s = %s + (", ty,
+                     cname(c, mb->buffer, mb->buffer->name),
+                     cname(c, src, src->name));
+    ts_expr **mins = ts_xcalloc((size_t)src->ndim + 1, sizeof(ts_expr *));
+    for (int d = 0; d < src->ndim; d++) mins[d] = mb->source.ranges[d].min;
+    emit_flat_index(c, src, mins, src->ndim);
+    free(mins);
+    ts_strbuf_append(&c->out, ");\n");
+    /* the matched buffer indexes with the source's strides */
+    ts_buffer *mbuf = (ts_buffer *)mb->buffer;
+    (void)mbuf;
+    cg_fail(c, b->loc, "match_buffer inside blocks is not supported by the C "
+                       "backend yet");
+  }
+  bool *heap = ts_xcalloc((size_t)b->n_alloc_buffers + 1, sizeof(bool));
+  for (int i = 0; i < b->n_alloc_buffers; i++) heap[i] = emit_alloc(c, b->alloc_buffers[i]);
+  if (b->init) {
+    int n_red = 0;
+    for (int i = 0; i < b->n_iter_vars; i++)
+      if (b->iter_vars[i].type == TS_ITER_REDUCE) n_red++;
+    if (n_red == 0) {
+      emit_stmt(c, b->init);
+    } else {
+      for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+      ts_strbuf_append(&c->out, "if (");
+      int first = 1;
+      for (int i = 0; i < b->n_iter_vars; i++) {
+        if (b->iter_vars[i].type != TS_ITER_REDUCE) continue;
+        if (!first) ts_strbuf_append(&c->out, " && ");
+        first = 0;
+        ts_strbuf_printf(&c->out, "%s == ",
+                         cname(c, b->iter_vars[i].var, b->iter_vars[i].var->name));
+        emit_expr(c, b->iter_vars[i].dom.min);
+      }
+      ts_strbuf_append(&c->out, ") {\n");
+      c->indent++;
+      emit_stmt(c, b->init);
+      c->indent--;
+      line(c, "}");
+    }
+  }
+  emit_stmt(c, b->body);
+  for (int i = 0; i < b->n_alloc_buffers; i++)
+    if (heap[i]) line(c, "free(%s);", cname(c, b->alloc_buffers[i], b->alloc_buffers[i]->name));
+  free(heap);
+  while (close--) {
+    c->indent--;
+    line(c, "}");
+  }
+  c->indent--;
+  line(c, "}");
+}
+
+static void emit_for(cg *c, const ts_stmt *s) {
+  const ts_var *v = s->u.for_.var;
+  const char *ty = ctype_or_fail(c, v->dtype, v->loc);
+  const char *nm = cname(c, v, v->name);
+  int64_t ext;
+  bool parallel = false;
+  switch (s->u.for_.kind) {
+  case TS_FOR_PARALLEL:
+    if (c->parallel_depth == 0) {
+      line(c, "#pragma omp parallel for schedule(static)");
+      parallel = true;
+    }
+    break;
+  case TS_FOR_VECTORIZED: line(c, "#pragma omp simd"); break;
+  case TS_FOR_UNROLLED:
+    if (is_const_int(s->u.for_.extent, &ext) && ext <= 64)
+      line(c, "#pragma GCC unroll %lld", (long long)ext);
+    else
+      line(c, "#pragma GCC unroll 8");
+    break;
+  default: break;
+  }
+  for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+  ts_strbuf_printf(&c->out, "for (%s %s = ", ty, nm);
+  emit_expr(c, s->u.for_.min);
+  ts_strbuf_printf(&c->out, "; %s < ", nm);
+  int64_t mn;
+  if (is_const_int(s->u.for_.min, &mn) && mn == 0) {
+    emit_expr(c, s->u.for_.extent);
+  } else {
+    ts_strbuf_append(&c->out, "(");
+    emit_expr(c, s->u.for_.min);
+    ts_strbuf_append(&c->out, ") + (");
+    emit_expr(c, s->u.for_.extent);
+    ts_strbuf_append(&c->out, ")");
+  }
+  ts_strbuf_printf(&c->out, "; ++%s) {\n", nm);
+  c->indent++;
+  if (parallel) c->parallel_depth++;
+  emit_stmt(c, s->u.for_.body);
+  if (parallel) c->parallel_depth--;
+  c->indent--;
+  line(c, "}");
+}
+
+static void emit_stmt(cg *c, const ts_stmt *s) {
+  if (!s || c->err) return;
+  switch (s->kind) {
+  case TS_S_SEQ:
+    for (int i = 0; i < s->u.seq.n; i++) emit_stmt(c, s->u.seq.stmts[i]);
+    return;
+  case TS_S_FOR: emit_for(c, s); return;
+  case TS_S_BLOCK_REALIZE: emit_block(c, s); return;
+  case TS_S_STORE: {
+    const ts_buffer *b = s->u.store.buffer;
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "%s[", cname(c, b, b->name));
+    emit_flat_index(c, b, s->u.store.indices, s->u.store.n);
+    ts_strbuf_append(&c->out, "] = ");
+    if (b->dtype.code == TS_BOOL) ts_strbuf_append(&c->out, "(uint8_t)");
+    emit_expr(c, s->u.store.value);
+    ts_strbuf_append(&c->out, ";\n");
+    return;
+  }
+  case TS_S_IF:
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_append(&c->out, "if (");
+    emit_expr(c, s->u.if_.cond);
+    ts_strbuf_append(&c->out, ") {\n");
+    c->indent++;
+    emit_stmt(c, s->u.if_.then_s);
+    c->indent--;
+    if (s->u.if_.else_s) {
+      line(c, "} else {");
+      c->indent++;
+      emit_stmt(c, s->u.if_.else_s);
+      c->indent--;
+    }
+    line(c, "}");
+    return;
+  case TS_S_LET: {
+    const ts_var *v = s->u.let.var;
+    line(c, "{");
+    c->indent++;
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "const %s %s = ", ctype_or_fail(c, v->dtype, v->loc),
+                     cname(c, v, v->name));
+    emit_expr(c, s->u.let.value);
+    ts_strbuf_append(&c->out, ";\n");
+    emit_stmt(c, s->u.let.body);
+    c->indent--;
+    line(c, "}");
+    return;
+  }
+  case TS_S_EVALUATE:
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_append(&c->out, "(void)");
+    emit_expr(c, s->u.eval.value);
+    ts_strbuf_append(&c->out, ";\n");
+    return;
+  case TS_S_ALLOCATE: {
+    line(c, "{");
+    c->indent++;
+    bool heap = emit_alloc(c, s->u.alloc.buffer);
+    emit_stmt(c, s->u.alloc.body);
+    if (heap) line(c, "free(%s);", cname(c, s->u.alloc.buffer, s->u.alloc.buffer->name));
+    c->indent--;
+    line(c, "}");
+    return;
+  }
+  case TS_S_ASSERT:
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_append(&c->out, "if (!(");
+    emit_expr(c, s->u.assert_.cond);
+    ts_strbuf_append(&c->out, ")) return 3;\n");
+    emit_stmt(c, s->u.assert_.body);
+    return;
+  }
+}
+
+static const char prelude[] =
+    "/* Generated by Tessera " TS_VERSION_STRING ". */\n"
+    "#include <math.h>\n"
+    "#include <stdint.h>\n"
+    "#include <stdlib.h>\n"
+    "#include <dlpack/dlpack.h>\n"
+    "\n"
+    "typedef union ts_kernel_arg { DLTensor *tensor; int64_t i; double f; } "
+    "ts_kernel_arg;\n"
+    "\n"
+    "static inline void *ts_alloc(size_t n) {\n"
+    "  return aligned_alloc(64, (n + 63) & ~(size_t)63);\n"
+    "}\n"
+    "#define TS_DEF_INT(T, S)                                                \\\n"
+    "  static inline T ts_floordiv_##S(T a, T b) {                            \\\n"
+    "    T q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; } \\\n"
+    "  static inline T ts_floormod_##S(T a, T b) {                            \\\n"
+    "    T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }   \\\n"
+    "  static inline T ts_min_##S(T a, T b) { return a < b ? a : b; }         \\\n"
+    "  static inline T ts_max_##S(T a, T b) { return a > b ? a : b; }\n"
+    "TS_DEF_INT(int32_t, i32)\n"
+    "TS_DEF_INT(int64_t, i64)\n"
+    "static inline uint32_t ts_min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }\n"
+    "static inline uint32_t ts_max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }\n"
+    "static inline uint64_t ts_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
+    "static inline uint64_t ts_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
+    "static inline uint32_t ts_floordiv_u32(uint32_t a, uint32_t b) { return a / b; }\n"
+    "static inline uint32_t ts_floormod_u32(uint32_t a, uint32_t b) { return a % b; }\n"
+    "static inline uint64_t ts_floordiv_u64(uint64_t a, uint64_t b) { return a / b; }\n"
+    "static inline uint64_t ts_floormod_u64(uint64_t a, uint64_t b) { return a % b; }\n"
+    "static inline float ts_min_f32(float a, float b) { return a < b ? a : b; }\n"
+    "static inline float ts_max_f32(float a, float b) { return a > b ? a : b; }\n"
+    "static inline double ts_min_f64(double a, double b) { return a < b ? a : b; }\n"
+    "static inline double ts_max_f64(double a, double b) { return a > b ? a : b; }\n"
+    "static inline float ts_floordiv_f32(float a, float b) { return floorf(a / b); }\n"
+    "static inline double ts_floordiv_f64(double a, double b) { return floor(a / b); }\n"
+    "static inline float ts_floormod_f32(float a, float b) { return a - floorf(a / b) * b; }\n"
+    "static inline double ts_floormod_f64(double a, double b) { return a - floor(a / b) * b; }\n"
+    "\n";
+
+static void emit_primfunc(cg *c, const ts_primfunc *f) {
+  c->func = f;
+  c->names.len = 0;
+  line(c, "int32_t " TS_KERNEL_PREFIX "%s(const ts_kernel_arg *args, int32_t n_args) {", f->name);
+  c->indent++;
+  line(c, "if (n_args != %d) return 1;", f->n_params);
+  /* Scalars and buffer pointers first, then symbolic dims bound from
+   * tensor shapes. */
+  for (int i = 0; i < f->n_params; i++) {
+    const ts_param *p = &f->params[i];
+    if (!p->buffer) {
+      line(c, "const %s %s = (%s)args[%d].i;", ctype_or_fail(c, p->var->dtype, p->var->loc),
+           cname(c, p->var, p->var->name), ctype_or_fail(c, p->var->dtype, p->var->loc), i);
+      continue;
+    }
+    const ts_buffer *b = p->buffer;
+    const char *ty = ctype_or_fail(c, b->dtype, b->loc);
+    line(c, "%s *restrict %s = (%s *)((char *)args[%d].tensor->data + args[%d].tensor->byte_offset);",
+         ty, cname(c, b, b->name), ty, i, i);
+  }
+  TS_VEC(const ts_var *) bound = {0};
+  for (int i = 0; i < f->n_params; i++) {
+    const ts_buffer *b = f->params[i].buffer;
+    if (!b) {
+      ts_vec_push(&bound, f->params[i].var);
+      continue;
+    }
+    for (int d = 0; d < b->ndim; d++) {
+      if (b->shape[d]->kind != TS_E_VAR) continue;
+      const ts_var *v = b->shape[d]->u.var;
+      bool seen = false;
+      for (size_t k = 0; k < bound.len; k++) seen |= bound.data[k] == v;
+      if (seen) continue;
+      ts_vec_push(&bound, v);
+      line(c, "const %s %s = (%s)args[%d].tensor->shape[%d];",
+           ctype_or_fail(c, v->dtype, v->loc), cname(c, v, v->name),
+           ctype_or_fail(c, v->dtype, v->loc), i, d);
+      line(c, "(void)%s;", cname(c, v, v->name));
+    }
+  }
+  ts_vec_free(&bound);
+  emit_stmt(c, f->body);
+  line(c, "return 0;");
+  c->indent--;
+  line(c, "}");
+  line(c, "%s", "");
+  for (size_t i = 0; i < c->names.len; i++) free(c->names.data[i].name);
+  c->names.len = 0;
+}
+
+ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
+  cg c = {0};
+  ts_strbuf_append(&c.out, prelude);
+  for (int i = 0; i < m->n_funcs && !c.err; i++)
+    if (m->funcs[i].kind == TS_FUNC_PRIM) emit_primfunc(&c, m->funcs[i].u.prim);
+  for (size_t i = 0; i < c.names.len; i++) free(c.names.data[i].name);
+  ts_vec_free(&c.names);
+  ts_vec_free(&c.bound_buffers);
+  if (c.err) {
+    ts_strbuf_free(&c.out);
+    *out_source = NULL;
+    return c.err;
+  }
+  *out_source = c.out.data;
+  return NULL;
+}
