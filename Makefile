@@ -1,0 +1,76 @@
+# Makefile: the two commands a newcomer needs, `make demo` and `make test`,
+# plus the steps they are made of.  CMake does the real work; this file only
+# names the build folders and the order of steps.
+#
+#   make demo    setup + Release build + run the built-in example
+#   make test    setup + build + ctest, then the ASan/UBSan build + ctest
+#   make build   configure + build (Release) in build/
+#   make asan    configure + build (Debug, -DTESSERA_SANITIZE=ON) in build-asan/
+#   make fuzz    build the libFuzzer targets with clang in build-fuzz/
+#                (run one: scripts/fuzz.sh fuzz_script 60)
+#   make format  clang-format -i over src/ include/ tests/ examples/
+#   make clean   remove every build folder
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD     ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+TESSERA   := $(BUILD)/tessera
+EXAMPLE   := examples/seed_mlp.tvmscript
+DEMO_OUT  := $(BUILD)/demo
+
+.PHONY: all setup configure build demo demo-print demo-interp test test-asan \
+        asan fuzz format clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+configure: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The demo is a list of steps; add a target below and list it here to extend
+# it (e.g. a compiled run next to the interpreted one).
+DEMO_STEPS := demo-print demo-interp
+
+demo: build
+	@$(MAKE) --no-print-directory -j1 $(DEMO_STEPS)
+	@echo "demo: outputs in $(DEMO_OUT)/"
+
+demo-print:
+	@echo "== tessera print $(EXAMPLE)"
+	$(TESSERA) print $(EXAMPLE)
+
+demo-interp:
+	@echo "== tessera run $(EXAMPLE) --interpret"
+	$(TESSERA) run $(EXAMPLE) --interpret --random-inputs 0 \
+	  --output-dir $(DEMO_OUT)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j2
+	@$(MAKE) --no-print-directory test-asan
+
+asan: setup
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTESSERA_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+test-asan: asan
+	ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2
+
+fuzz: setup
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTESSERA_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+format:
+	find src include tests examples \( -name '*.c' -o -name '*.h' \) \
+	  -print0 2>/dev/null | xargs -0 -r clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
