@@ -1,0 +1,41 @@
+/* transform.h: passes over an IRModule and the pass manager.  A pass is a
+ * named transformation IRModule -> IRModule that works in place: new nodes
+ * are allocated in the module's arena.  Every pass is registered in one
+ * table (src/transform/passes.c) so that the CLI can run any pipeline, print
+ * after any pass and verify after any pass. */
+#ifndef TESSERA_TRANSFORM_H
+#define TESSERA_TRANSFORM_H
+
+#include "tessera/ir.h"
+
+typedef ts_status *(*ts_pass_fn)(ts_module *m);
+
+typedef struct ts_pass_info {
+  const char *name;    /* "legalize" */
+  const char *summary; /* one line */
+  ts_pass_fn run;
+} ts_pass_info;
+
+/* NULL when unknown. */
+const ts_pass_info *ts_pass_lookup(const char *name);
+/* All passes, in table order; *out_n receives the count. */
+const ts_pass_info *ts_pass_list(int *out_n);
+
+/* Callback run after each pass of a pipeline (for --print-after-all). */
+typedef void (*ts_after_pass_fn)(const char *pass, ts_module *m, void *ctx);
+
+/* Runs a comma-separated pipeline ("legalize,fold-constant").  The verifier
+ * runs after every pass when `verify` is true; a failure names the pass. */
+ts_status *ts_pipeline_run(ts_module *m, const char *passes, bool verify,
+                           ts_after_pass_fn after, void *ctx);
+
+/* The default pipeline used by `tessera build`. */
+extern const char ts_default_pipeline[];
+
+/* ---- individual passes ---------------------------------------------------- */
+
+/* Rewrites every graph-level op call into call_tir of a generated TensorIR
+ * function (one per distinct op + shape + attributes, deduplicated). */
+ts_status *ts_pass_legalize(ts_module *m);
+
+#endif

@@ -1,0 +1,16 @@
+/* legalize.h: each graph-level op's lowering to a TensorIR function. */
+#ifndef TESSERA_OPS_LEGALIZE_H
+#define TESSERA_OPS_LEGALIZE_H
+
+#include "ops/ops.h"
+
+/* Builds the PrimFunc computing `call` (an op call whose arguments carry
+ * struct info of known rank, dtype and shape) in arena `a`: parameters are
+ * the call's tensor arguments in order, then the output.  *out_name is the
+ * base name TVM would give it ("relu", "add", "matmul").  Tensor arguments
+ * are listed in *out_args (indices into call.args) for the call_tir. */
+ts_status *ts_op_legalize(ts_arena *a, const ts_gexpr *call,
+                          const char **out_name, ts_primfunc **out,
+                          int *out_args, int *out_n_args);
+
+#endif
