@@ -41,5 +41,6 @@ int cli_fail(const char *cmd, const char *fmt, ...) TS_PRINTF(2, 3);
 int cmd_print(int argc, char **argv);
 int cmd_equal(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_transform(int argc, char **argv);
 
 #endif

@@ -14,6 +14,9 @@ static const char usage[] =
     "      parse, verify and print the module as normalized TVMScript\n"
     "  equal A.tvmscript B.tvmscript\n"
     "      exit 0 when structurally equal, else print the first difference\n"
+    "  transform FILE [--passes a,b,c] [--print-after-all] [--list-passes]\n"
+    "      [--print-pipeline]\n"
+    "      run graph/TIR passes and print the module\n"
     "  run FILE [--func NAME] [--input NAME=x.npy]... [--random-inputs SEED]\n"
     "      [--output-dir DIR] [--interpret] [--repeat N]\n"
     "      run a function; outputs go to DIR/output_<i>.npy\n";
@@ -35,6 +38,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "print")) return cmd_print(argc - 2, argv + 2);
   if (!strcmp(cmd, "equal")) return cmd_equal(argc - 2, argv + 2);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
+  if (!strcmp(cmd, "transform")) return cmd_transform(argc - 2, argv + 2);
   fprintf(stderr, "tessera: unknown command '%s' (try 'tessera --help')\n",
           cmd);
   return 2;
