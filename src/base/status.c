@@ -96,10 +96,11 @@ const char *ts_status_render(ts_status *st) {
     ts_strbuf_append(&b, "\n    ");
     ts_strbuf_append(&b, st->source_line);
     ts_strbuf_append(&b, "\n    ");
-    int col = st->loc.col > 0 ? st->loc.col : 1;
-    for (int i = 1; i < col; i++) {
-      char c = st->source_line[i - 1] == '\t' ? '\t' : ' ';
-      if (i - 1 >= (int)strlen(st->source_line)) c = ' ';
+    size_t col = st->loc.col > 0 ? (size_t)st->loc.col : 1;
+    size_t n = strlen(st->source_line);
+    for (size_t i = 1; i < col; i++) {
+      /* keep tabs so the caret lines up; past the line's end, spaces */
+      char c = (i - 1 < n && st->source_line[i - 1] == '\t') ? '\t' : ' ';
       ts_strbuf_appendn(&b, &c, 1);
     }
     ts_strbuf_append(&b, "^");

@@ -9,7 +9,7 @@
  * and, not, comparisons (chains), |, ^, &, <<, >>, + -, * / // % @, unary
  * - + ~, **, await-free primaries: names, numbers, strings (single, double,
  * triple-quoted, adjacent concatenation, r/b prefixes), None/True/False,
- * attribute access, calls with positional/keyword/*args, subscripts with
+ * attribute access, calls with positional, keyword, *args, subscripts with
  * slices and tuples, tuples, lists, dicts, parentheses.  Comments and blank
  * lines are ignored; indentation follows Python's INDENT/DEDENT rules;
  * newlines inside brackets are joined.
