@@ -88,6 +88,20 @@ ts_stmt *sch_find_block(ts_primfunc *f, const char *name);
  * base_1, base_2, ... */
 const char *sch_fresh_name(ts_schedule *s, ts_primfunc *f, const char *base);
 
+/* ---- helpers shared by the primitive files (get.c, loops.c, compute_at.c) - */
+/* True when block `w` writes a buffer that block `r` reads. */
+bool sch_block_feeds(const ts_block *w, const ts_block *r);
+/* Substitutes variables (vmap: ts_var* -> ts_expr*) in place in every
+ * expression held by the statements of `s` (loop bounds, block bindings and
+ * predicates, stores, ...), keeping statement node identity so that handles
+ * stay valid. */
+void sch_subst_inplace(ts_arena *a, ts_stmt *s, const ts_ptrmap *vmap);
+/* True when expression e mentions variable v. */
+bool sch_expr_uses(const ts_expr *e, const ts_var *v);
+/* Every block realize in the subtree of s (nested blocks included),
+ * pre-order.  *out heap. */
+void sch_all_blocks(ts_stmt *s, ts_stmt ***out, int *out_n);
+
 /* ---- errors -------------------------------------------------------------------- */
 /* "ScheduleError: <primitive>: <message>" at no location. */
 ts_status *sch_error(const char *primitive, const char *fmt, ...)
