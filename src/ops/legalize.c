@@ -166,6 +166,8 @@ static ts_expr *mean_div_body(te_builder *b, ts_expr **sp, ts_expr **rd, void *v
   if (!count) count = ts_int(a, TS_I64, 1);
   count = ts_expr_simplify_const(a, count);
   ts_expr *x = ts_load(a, c->tmp[0], sp, c->out_ndim);
+  int64_t n;
+  if (ts_expr_is_const_int(count, &n)) return ts_binary(a, TS_E_DIV, x, fconst(a, x->dtype, (double)n));
   return ts_binary(a, TS_E_DIV, x, ts_cast(a, x->dtype, count));
 }
 

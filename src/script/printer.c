@@ -1416,6 +1416,7 @@ static void print_primfunc_def(printer *p, const ts_primfunc *f,
     bool trivial_root = b->name && strcmp(b->name, "root") == 0 &&
                         b->n_iter_vars == 0 && !body->u.realize.predicate &&
                         !b->init && b->n_match_buffers == 0 &&
+                        b->n_reads == 0 && b->n_writes == 0 &&
                         (!b->annotations || b->annotations->n == 0);
     if (trivial_root) {
       put_indent(p);
