@@ -6,20 +6,26 @@
 
 #include "ir/ir_util.h"
 
-/* ---- visitors ----------------------------------------------------------------
+/* ---- visitors
+ * ----------------------------------------------------------------
  */
 
 void ts_expr_visit(const ts_expr *e, ts_expr_visit_fn fe, void *ctx) {
-  if (!e) return;
-  if (fe && !fe(e, ctx)) return;
+  if (!e)
+    return;
+  if (fe && !fe(e, ctx))
+    return;
   switch (e->kind) {
   case TS_E_INT:
   case TS_E_FLOAT:
   case TS_E_STR:
-  case TS_E_VAR: break;
+  case TS_E_VAR:
+    break;
   case TS_E_NOT:
   case TS_E_CAST:
-  case TS_E_BROADCAST: ts_expr_visit(e->u.unary.a, fe, ctx); break;
+  case TS_E_BROADCAST:
+    ts_expr_visit(e->u.unary.a, fe, ctx);
+    break;
   case TS_E_SELECT:
     ts_expr_visit(e->u.select.cond, fe, ctx);
     ts_expr_visit(e->u.select.t, fe, ctx);
@@ -57,8 +63,10 @@ static void visit_region(const ts_region *r, ts_expr_visit_fn fe, void *ctx) {
 
 void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
                    void *ctx) {
-  if (!s) return;
-  if (fs && !fs(s, ctx)) return;
+  if (!s)
+    return;
+  if (fs && !fs(s, ctx))
+    return;
   switch (s->kind) {
   case TS_S_SEQ:
     for (int i = 0; i < s->u.seq.n; i++)
@@ -78,8 +86,10 @@ void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
       ts_expr_visit(b->iter_vars[i].dom.min, fe, ctx);
       ts_expr_visit(b->iter_vars[i].dom.extent, fe, ctx);
     }
-    for (int i = 0; i < b->n_reads; i++) visit_region(&b->reads[i], fe, ctx);
-    for (int i = 0; i < b->n_writes; i++) visit_region(&b->writes[i], fe, ctx);
+    for (int i = 0; i < b->n_reads; i++)
+      visit_region(&b->reads[i], fe, ctx);
+    for (int i = 0; i < b->n_writes; i++)
+      visit_region(&b->writes[i], fe, ctx);
     for (int i = 0; i < b->n_match_buffers; i++)
       visit_region(&b->match_buffers[i].source, fe, ctx);
     ts_stmt_visit(b->init, fs, fe, ctx);
@@ -100,8 +110,12 @@ void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
     ts_expr_visit(s->u.let.value, fe, ctx);
     ts_stmt_visit(s->u.let.body, fs, fe, ctx);
     break;
-  case TS_S_EVALUATE: ts_expr_visit(s->u.eval.value, fe, ctx); break;
-  case TS_S_ALLOCATE: ts_stmt_visit(s->u.alloc.body, fs, fe, ctx); break;
+  case TS_S_EVALUATE:
+    ts_expr_visit(s->u.eval.value, fe, ctx);
+    break;
+  case TS_S_ALLOCATE:
+    ts_stmt_visit(s->u.alloc.body, fs, fe, ctx);
+    break;
   case TS_S_ASSERT:
     ts_expr_visit(s->u.assert_.cond, fe, ctx);
     ts_stmt_visit(s->u.assert_.body, fs, fe, ctx);
@@ -109,11 +123,13 @@ void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
   }
 }
 
-/* ---- mutator -------------------------------------------------------------------
+/* ---- mutator
+ * -------------------------------------------------------------------
  */
 
 static ts_buffer *mut_buffer(ts_mutator *m, ts_buffer *b) {
-  if (!b || !m->buffer) return b;
+  if (!b || !m->buffer)
+    return b;
   ts_buffer *r = m->buffer(m, b);
   return r ? r : b;
 }
@@ -121,7 +137,8 @@ static ts_buffer *mut_buffer(ts_mutator *m, ts_buffer *b) {
 /* Rewrites an array of n expressions; returns the input array when nothing
  * changed, else a new arena array. */
 static ts_expr **mut_exprs(ts_mutator *m, ts_expr **es, int n) {
-  if (!es) return NULL;
+  if (!es)
+    return NULL;
   ts_expr **out = NULL;
   for (int i = 0; i < n; i++) {
     ts_expr *r = ts_mutate_expr(m, es[i]);
@@ -129,23 +146,27 @@ static ts_expr **mut_exprs(ts_mutator *m, ts_expr **es, int n) {
       out = ts_arena_array(m->arena, (size_t)n, sizeof(ts_expr *));
       memcpy(out, es, (size_t)n * sizeof(ts_expr *));
     }
-    if (out) out[i] = r;
+    if (out)
+      out[i] = r;
   }
   return out ? out : es;
 }
 
 ts_expr *ts_mutate_expr(ts_mutator *m, ts_expr *e) {
-  if (!e) return NULL;
+  if (!e)
+    return NULL;
   if (m->expr_pre) {
     ts_expr *r = m->expr_pre(m, e);
-    if (r) return r;
+    if (r)
+      return r;
   }
   ts_expr *r = e;
   switch (e->kind) {
   case TS_E_INT:
   case TS_E_FLOAT:
   case TS_E_STR:
-  case TS_E_VAR: break;
+  case TS_E_VAR:
+    break;
   case TS_E_NOT:
   case TS_E_CAST:
   case TS_E_BROADCAST: {
@@ -252,7 +273,8 @@ static ts_region *mut_regions(ts_mutator *m, ts_region *rs, int n) {
       out = ts_arena_array(m->arena, (size_t)n, sizeof(ts_region));
       memcpy(out, rs, (size_t)n * sizeof(ts_region));
     }
-    if (out) out[i] = r;
+    if (out)
+      out[i] = r;
   }
   return out ? out : rs;
 }
@@ -265,8 +287,8 @@ ts_block *ts_mutate_block(ts_mutator *m, ts_block *b) {
     ts_expr *ex = ts_mutate_expr(m, b->iter_vars[i].dom.extent);
     if ((mn != b->iter_vars[i].dom.min || ex != b->iter_vars[i].dom.extent) &&
         !ivs) {
-      ivs = ts_arena_array(m->arena, (size_t)b->n_iter_vars,
-                           sizeof(ts_iter_var));
+      ivs =
+          ts_arena_array(m->arena, (size_t)b->n_iter_vars, sizeof(ts_iter_var));
       memcpy(ivs, b->iter_vars, (size_t)b->n_iter_vars * sizeof(ts_iter_var));
     }
     if (ivs) {
@@ -285,7 +307,8 @@ ts_block *ts_mutate_block(ts_mutator *m, ts_block *b) {
       memcpy(allocs, b->alloc_buffers,
              (size_t)b->n_alloc_buffers * sizeof(ts_buffer *));
     }
-    if (allocs) allocs[i] = nb;
+    if (allocs)
+      allocs[i] = nb;
   }
   ts_match_buffer *mbs = NULL;
   for (int i = 0; i < b->n_match_buffers; i++) {
@@ -299,19 +322,24 @@ ts_block *ts_mutate_block(ts_mutator *m, ts_block *b) {
       memcpy(mbs, b->match_buffers,
              (size_t)b->n_match_buffers * sizeof(ts_match_buffer));
     }
-    if (mbs) mbs[i] = mb;
+    if (mbs)
+      mbs[i] = mb;
   }
   ts_stmt *init = ts_mutate_stmt(m, b->init);
   ts_stmt *body = ts_mutate_stmt(m, b->body);
   changed = ivs || reads != b->reads || writes != b->writes || allocs || mbs ||
             init != b->init || body != b->body;
-  if (!changed) return b;
+  if (!changed)
+    return b;
   ts_block *r = ts_arena_memdup(m->arena, b, sizeof(*b));
-  if (ivs) r->iter_vars = ivs;
+  if (ivs)
+    r->iter_vars = ivs;
   r->reads = reads;
   r->writes = writes;
-  if (allocs) r->alloc_buffers = allocs;
-  if (mbs) r->match_buffers = mbs;
+  if (allocs)
+    r->alloc_buffers = allocs;
+  if (mbs)
+    r->match_buffers = mbs;
   r->init = init;
   r->body = body;
   return r;
@@ -322,10 +350,12 @@ static ts_stmt *clone_stmt(ts_mutator *m, ts_stmt *s) {
 }
 
 ts_stmt *ts_mutate_stmt(ts_mutator *m, ts_stmt *s) {
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   if (m->stmt_pre) {
     ts_stmt *r = m->stmt_pre(m, s);
-    if (r) return r;
+    if (r)
+      return r;
   }
   ts_stmt *r = s;
   switch (s->kind) {
@@ -338,7 +368,8 @@ ts_stmt *ts_mutate_stmt(ts_mutator *m, ts_stmt *s) {
         out = ts_arena_array(m->arena, (size_t)n, sizeof(ts_stmt *));
         memcpy(out, s->u.seq.stmts, (size_t)n * sizeof(ts_stmt *));
       }
-      if (out) out[i] = c;
+      if (out)
+        out[i] = c;
     }
     if (out) {
       r = clone_stmt(m, s);
@@ -360,8 +391,7 @@ ts_stmt *ts_mutate_stmt(ts_mutator *m, ts_stmt *s) {
   }
   case TS_S_BLOCK_REALIZE: {
     ts_block *blk = s->u.realize.block;
-    ts_expr **vals =
-        mut_exprs(m, s->u.realize.iter_values, blk->n_iter_vars);
+    ts_expr **vals = mut_exprs(m, s->u.realize.iter_values, blk->n_iter_vars);
     ts_expr *pred = ts_mutate_expr(m, s->u.realize.predicate);
     ts_block *nb = ts_mutate_block(m, blk);
     if (vals != s->u.realize.iter_values || pred != s->u.realize.predicate ||
@@ -440,11 +470,13 @@ ts_stmt *ts_mutate_stmt(ts_mutator *m, ts_stmt *s) {
   return m->stmt_post ? m->stmt_post(m, r) : r;
 }
 
-/* ---- substitution ----------------------------------------------------------------
+/* ---- substitution
+ * ----------------------------------------------------------------
  */
 
 static ts_expr *subst_pre(ts_mutator *m, ts_expr *e) {
-  if (e->kind != TS_E_VAR) return NULL;
+  if (e->kind != TS_E_VAR)
+    return NULL;
   return ts_ptrmap_get((const ts_ptrmap *)m->ctx, e->u.var);
 }
 
@@ -458,10 +490,12 @@ static ts_buffer *replace_buffer(ts_mutator *m, ts_buffer *b) {
 }
 
 ts_expr *ts_expr_substitute(ts_arena *a, ts_expr *e, const ts_ptrmap *vmap) {
-  if (!vmap || !vmap->len) return e;
+  if (!vmap || !vmap->len)
+    return e;
   ts_mutator m = {.arena = a, .expr_pre = subst_pre, .ctx = (void *)vmap};
   ts_expr *r = ts_mutate_expr(&m, e);
-  if (r == e) return e;
+  if (r == e)
+    return e;
   m.expr_pre = NULL;
   m.expr_post = subst_post;
   return ts_mutate_expr(&m, r);
@@ -473,7 +507,8 @@ static ts_expr *subst_fold_pre(ts_mutator *m, ts_expr *e) {
 }
 
 ts_stmt *ts_stmt_substitute(ts_arena *a, ts_stmt *s, const ts_ptrmap *vmap) {
-  if (!vmap || !vmap->len) return s;
+  if (!vmap || !vmap->len)
+    return s;
   /* Each top-level expression is substituted (and folded) as a whole. */
   ts_mutator m = {.arena = a, .expr_pre = subst_fold_pre, .ctx = (void *)vmap};
   return ts_mutate_stmt(&m, s);
@@ -481,23 +516,28 @@ ts_stmt *ts_stmt_substitute(ts_arena *a, ts_stmt *s, const ts_ptrmap *vmap) {
 
 ts_stmt *ts_stmt_replace_buffers(ts_arena *a, ts_stmt *s,
                                  const ts_ptrmap *bmap) {
-  if (!bmap || !bmap->len) return s;
+  if (!bmap || !bmap->len)
+    return s;
   ts_mutator m = {.arena = a, .buffer = replace_buffer, .ctx = (void *)bmap};
   return ts_mutate_stmt(&m, s);
 }
 
-/* ---- simplification ----------------------------------------------------------------
+/* ---- simplification
+ * ----------------------------------------------------------------
  */
 
 bool ts_expr_is_const_int(const ts_expr *e, int64_t *out) {
-  if (!e || e->kind != TS_E_INT || !ts_dtype_is_int(e->dtype)) return false;
-  if (out) *out = e->u.int_value;
+  if (!e || e->kind != TS_E_INT || !ts_dtype_is_int(e->dtype))
+    return false;
+  if (out)
+    *out = e->u.int_value;
   return true;
 }
 
 static int64_t floordiv64(int64_t a, int64_t b) {
   int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    q--;
   return q;
 }
 
@@ -516,53 +556,72 @@ ts_expr *ts_expr_simplify_const(ts_arena *a, ts_expr *e) {
     /* Wrap-around arithmetic in uint64_t avoids signed-overflow UB. */
     uint64_t ux = (uint64_t)cx, uy = (uint64_t)cy;
     switch (e->kind) {
-    case TS_E_ADD: return ts_int(a, e->dtype, (int64_t)(ux + uy));
-    case TS_E_SUB: return ts_int(a, e->dtype, (int64_t)(ux - uy));
-    case TS_E_MUL: return ts_int(a, e->dtype, (int64_t)(ux * uy));
-    case TS_E_MIN: return ts_int(a, e->dtype, cx < cy ? cx : cy);
-    case TS_E_MAX: return ts_int(a, e->dtype, cx > cy ? cx : cy);
+    case TS_E_ADD:
+      return ts_int(a, e->dtype, (int64_t)(ux + uy));
+    case TS_E_SUB:
+      return ts_int(a, e->dtype, (int64_t)(ux - uy));
+    case TS_E_MUL:
+      return ts_int(a, e->dtype, (int64_t)(ux * uy));
+    case TS_E_MIN:
+      return ts_int(a, e->dtype, cx < cy ? cx : cy);
+    case TS_E_MAX:
+      return ts_int(a, e->dtype, cx > cy ? cx : cy);
     case TS_E_FLOORDIV:
       if (cy != 0 && !(cx == INT64_MIN && cy == -1))
         return ts_int(a, e->dtype, floordiv64(cx, cy));
       break;
     case TS_E_FLOORMOD:
-      if (cy != 0 && cy != -1) return ts_int(a, e->dtype, floormod64(cx, cy));
+      if (cy != 0 && cy != -1)
+        return ts_int(a, e->dtype, floormod64(cx, cy));
       break;
     case TS_E_DIV:
       if (cy != 0 && !(cx == INT64_MIN && cy == -1))
         return ts_int(a, e->dtype, cx / cy);
       break;
     case TS_E_MOD:
-      if (cy != 0 && cy != -1) return ts_int(a, e->dtype, cx % cy);
+      if (cy != 0 && cy != -1)
+        return ts_int(a, e->dtype, cx % cy);
       break;
-    default: break;
+    default:
+      break;
     }
   }
   switch (e->kind) {
   case TS_E_ADD:
-    if (ky && cy == 0) return x;
-    if (kx && cx == 0) return y;
+    if (ky && cy == 0)
+      return x;
+    if (kx && cx == 0)
+      return y;
     break;
   case TS_E_SUB:
-    if (ky && cy == 0) return x;
-    if (ts_expr_same(x, y)) return ts_int(a, e->dtype, 0);
+    if (ky && cy == 0)
+      return x;
+    if (ts_expr_same(x, y))
+      return ts_int(a, e->dtype, 0);
     break;
   case TS_E_MUL:
-    if ((ky && cy == 0) || (kx && cx == 0)) return ts_int(a, e->dtype, 0);
-    if (ky && cy == 1) return x;
-    if (kx && cx == 1) return y;
+    if ((ky && cy == 0) || (kx && cx == 0))
+      return ts_int(a, e->dtype, 0);
+    if (ky && cy == 1)
+      return x;
+    if (kx && cx == 1)
+      return y;
     break;
   case TS_E_FLOORDIV:
   case TS_E_DIV:
-    if (ky && cy == 1) return x;
+    if (ky && cy == 1)
+      return x;
     break;
   case TS_E_FLOORMOD:
   case TS_E_MOD:
-    if (ky && cy == 1) return ts_int(a, e->dtype, 0);
+    if (ky && cy == 1)
+      return ts_int(a, e->dtype, 0);
     break;
-  default: break;
+  default:
+    break;
   }
-  if (x == e->u.bin.a && y == e->u.bin.b) return e;
+  if (x == e->u.bin.a && y == e->u.bin.b)
+    return e;
   ts_expr *r = ts_expr_clone(a, e);
   r->u.bin.a = x;
   r->u.bin.b = y;
@@ -570,18 +629,23 @@ ts_expr *ts_expr_simplify_const(ts_arena *a, ts_expr *e) {
 }
 
 bool ts_expr_same(const ts_expr *a, const ts_expr *b) {
-  if (a == b) return true;
+  if (a == b)
+    return true;
   if (!a || !b || a->kind != b->kind || !ts_dtype_eq(a->dtype, b->dtype))
     return false;
   switch (a->kind) {
-  case TS_E_INT: return a->u.int_value == b->u.int_value;
+  case TS_E_INT:
+    return a->u.int_value == b->u.int_value;
   case TS_E_FLOAT:
     return memcmp(&a->u.float_value, &b->u.float_value, sizeof(double)) == 0;
-  case TS_E_STR: return strcmp(a->u.str, b->u.str) == 0;
-  case TS_E_VAR: return a->u.var == b->u.var;
+  case TS_E_STR:
+    return strcmp(a->u.str, b->u.str) == 0;
+  case TS_E_VAR:
+    return a->u.var == b->u.var;
   case TS_E_NOT:
   case TS_E_CAST:
-  case TS_E_BROADCAST: return ts_expr_same(a->u.unary.a, b->u.unary.a);
+  case TS_E_BROADCAST:
+    return ts_expr_same(a->u.unary.a, b->u.unary.a);
   case TS_E_SELECT:
     return ts_expr_same(a->u.select.cond, b->u.select.cond) &&
            ts_expr_same(a->u.select.t, b->u.select.t) &&
@@ -597,7 +661,8 @@ bool ts_expr_same(const ts_expr *a, const ts_expr *b) {
     if (a->u.call.op != b->u.call.op || a->u.call.n != b->u.call.n)
       return false;
     for (int i = 0; i < a->u.call.n; i++)
-      if (!ts_expr_same(a->u.call.args[i], b->u.call.args[i])) return false;
+      if (!ts_expr_same(a->u.call.args[i], b->u.call.args[i]))
+        return false;
     return true;
   case TS_E_LET:
     return a->u.let.var == b->u.let.var &&
@@ -612,40 +677,70 @@ bool ts_expr_same(const ts_expr *a, const ts_expr *b) {
   }
 }
 
-/* ---- printing for messages -----------------------------------------------------
+/* ---- printing for messages
+ * -----------------------------------------------------
  */
 
 const char *ts_expr_kind_symbol(ts_expr_kind k) {
   switch (k) {
-  case TS_E_INT: return "int";
-  case TS_E_FLOAT: return "float";
-  case TS_E_STR: return "string";
-  case TS_E_VAR: return "var";
-  case TS_E_ADD: return "+";
-  case TS_E_SUB: return "-";
-  case TS_E_MUL: return "*";
-  case TS_E_DIV: return "/";
-  case TS_E_MOD: return "truncmod";
-  case TS_E_FLOORDIV: return "//";
-  case TS_E_FLOORMOD: return "%";
-  case TS_E_MIN: return "min";
-  case TS_E_MAX: return "max";
-  case TS_E_EQ: return "==";
-  case TS_E_NE: return "!=";
-  case TS_E_LT: return "<";
-  case TS_E_LE: return "<=";
-  case TS_E_GT: return ">";
-  case TS_E_GE: return ">=";
-  case TS_E_AND: return "and";
-  case TS_E_OR: return "or";
-  case TS_E_NOT: return "not";
-  case TS_E_SELECT: return "Select";
-  case TS_E_CAST: return "Cast";
-  case TS_E_LOAD: return "load";
-  case TS_E_CALL: return "call";
-  case TS_E_LET: return "Let";
-  case TS_E_RAMP: return "Ramp";
-  case TS_E_BROADCAST: return "Broadcast";
+  case TS_E_INT:
+    return "int";
+  case TS_E_FLOAT:
+    return "float";
+  case TS_E_STR:
+    return "string";
+  case TS_E_VAR:
+    return "var";
+  case TS_E_ADD:
+    return "+";
+  case TS_E_SUB:
+    return "-";
+  case TS_E_MUL:
+    return "*";
+  case TS_E_DIV:
+    return "/";
+  case TS_E_MOD:
+    return "truncmod";
+  case TS_E_FLOORDIV:
+    return "//";
+  case TS_E_FLOORMOD:
+    return "%";
+  case TS_E_MIN:
+    return "min";
+  case TS_E_MAX:
+    return "max";
+  case TS_E_EQ:
+    return "==";
+  case TS_E_NE:
+    return "!=";
+  case TS_E_LT:
+    return "<";
+  case TS_E_LE:
+    return "<=";
+  case TS_E_GT:
+    return ">";
+  case TS_E_GE:
+    return ">=";
+  case TS_E_AND:
+    return "and";
+  case TS_E_OR:
+    return "or";
+  case TS_E_NOT:
+    return "not";
+  case TS_E_SELECT:
+    return "Select";
+  case TS_E_CAST:
+    return "Cast";
+  case TS_E_LOAD:
+    return "load";
+  case TS_E_CALL:
+    return "call";
+  case TS_E_LET:
+    return "Let";
+  case TS_E_RAMP:
+    return "Ramp";
+  case TS_E_BROADCAST:
+    return "Broadcast";
   }
   return "?";
 }
@@ -654,20 +749,24 @@ static void print_float(ts_strbuf *sb, double v) {
   char buf[64];
   snprintf(buf, sizeof buf, "%.9g", v);
   ts_strbuf_append(sb, buf);
-  if (!strpbrk(buf, ".eni")) ts_strbuf_append(sb, ".0");
+  if (!strpbrk(buf, ".eni"))
+    ts_strbuf_append(sb, ".0");
 }
 
 static void print_operand(ts_strbuf *sb, const ts_expr *e) {
   bool paren = e && ts_expr_kind_is_binary(e->kind) && e->kind != TS_E_MIN &&
                e->kind != TS_E_MAX && e->kind != TS_E_MOD;
-  if (paren) ts_strbuf_append(sb, "(");
+  if (paren)
+    ts_strbuf_append(sb, "(");
   ts_expr_print(sb, e);
-  if (paren) ts_strbuf_append(sb, ")");
+  if (paren)
+    ts_strbuf_append(sb, ")");
 }
 
 static void print_args(ts_strbuf *sb, ts_expr *const *es, int n) {
   for (int i = 0; i < n; i++) {
-    if (i) ts_strbuf_append(sb, ", ");
+    if (i)
+      ts_strbuf_append(sb, ", ");
     ts_expr_print(sb, es[i]);
   }
 }
@@ -685,14 +784,21 @@ void ts_expr_print(ts_strbuf *sb, const ts_expr *e) {
     else
       ts_strbuf_printf(sb, "%lld", (long long)e->u.int_value);
     break;
-  case TS_E_FLOAT: print_float(sb, e->u.float_value); break;
-  case TS_E_STR: ts_strbuf_printf(sb, "\"%s\"", e->u.str); break;
-  case TS_E_VAR: ts_strbuf_append(sb, e->u.var->name); break;
+  case TS_E_FLOAT:
+    print_float(sb, e->u.float_value);
+    break;
+  case TS_E_STR:
+    ts_strbuf_printf(sb, "\"%s\"", e->u.str);
+    break;
+  case TS_E_VAR:
+    ts_strbuf_append(sb, e->u.var->name);
+    break;
   case TS_E_MIN:
   case TS_E_MAX:
   case TS_E_MOD:
-    ts_strbuf_printf(sb, "T.%s(", e->kind == TS_E_MOD ? "truncmod"
-                                  : ts_expr_kind_symbol(e->kind));
+    ts_strbuf_printf(sb, "T.%s(",
+                     e->kind == TS_E_MOD ? "truncmod"
+                                         : ts_expr_kind_symbol(e->kind));
     ts_expr_print(sb, e->u.bin.a);
     ts_strbuf_append(sb, ", ");
     ts_expr_print(sb, e->u.bin.b);
@@ -760,8 +866,12 @@ void ts_sinfo_print(ts_strbuf *sb, const ts_sinfo *s) {
     return;
   }
   switch (s->kind) {
-  case TS_SI_OBJECT: ts_strbuf_append(sb, "R.Object"); break;
-  case TS_SI_FUNC: ts_strbuf_append(sb, "R.Callable"); break;
+  case TS_SI_OBJECT:
+    ts_strbuf_append(sb, "R.Object");
+    break;
+  case TS_SI_FUNC:
+    ts_strbuf_append(sb, "R.Callable");
+    break;
   case TS_SI_PRIM:
     ts_strbuf_printf(sb, "R.Prim(\"%s\")", ts_dtype_str(s->u.prim.dtype, db));
     break;
@@ -782,12 +892,13 @@ void ts_sinfo_print(ts_strbuf *sb, const ts_sinfo *s) {
       ts_strbuf_append(sb, "(");
       print_args(sb, s->u.tensor.shape, s->u.tensor.ndim);
       ts_strbuf_append(sb, s->u.tensor.ndim == 1 ? ",)" : ")");
-      if (has_dt) ts_strbuf_printf(sb, ", \"%s\"", dt);
+      if (has_dt)
+        ts_strbuf_printf(sb, ", \"%s\"", dt);
     } else {
-      if (has_dt) ts_strbuf_printf(sb, "dtype=\"%s\"", dt);
+      if (has_dt)
+        ts_strbuf_printf(sb, "dtype=\"%s\"", dt);
       if (s->u.tensor.ndim >= 0)
-        ts_strbuf_printf(sb, "%sndim=%d", has_dt ? ", " : "",
-                         s->u.tensor.ndim);
+        ts_strbuf_printf(sb, "%sndim=%d", has_dt ? ", " : "", s->u.tensor.ndim);
     }
     ts_strbuf_append(sb, ")");
     break;
@@ -795,7 +906,8 @@ void ts_sinfo_print(ts_strbuf *sb, const ts_sinfo *s) {
   case TS_SI_TUPLE:
     ts_strbuf_append(sb, "R.Tuple(");
     for (int i = 0; i < s->u.tuple.n; i++) {
-      if (i) ts_strbuf_append(sb, ", ");
+      if (i)
+        ts_strbuf_append(sb, ", ");
       ts_sinfo_print(sb, s->u.tuple.fields[i]);
     }
     ts_strbuf_append(sb, ")");

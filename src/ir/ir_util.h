@@ -16,7 +16,8 @@
 
 #include "tessera/ir.h"
 
-/* ---- pointer map -------------------------------------------------------------
+/* ---- pointer map
+ * -------------------------------------------------------------
  */
 
 /* Keys are non-NULL pointers; values may be NULL (use ts_ptrmap_has to tell
@@ -37,7 +38,8 @@ void ts_ptrmap_remove(ts_ptrmap *m, const void *key);
 void ts_ptrmap_clear(ts_ptrmap *m);
 void ts_ptrmap_free(ts_ptrmap *m);
 
-/* ---- visitors ------------------------------------------------------------------
+/* ---- visitors
+ * ------------------------------------------------------------------
  */
 
 /* Called on every node before its children; return false to skip the
@@ -56,7 +58,8 @@ void ts_expr_visit(const ts_expr *e, ts_expr_visit_fn fe, void *ctx);
 void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
                    void *ctx);
 
-/* ---- mutator ------------------------------------------------------------------
+/* ---- mutator
+ * ------------------------------------------------------------------
  */
 
 /* A copy-on-write rewrite: a node whose children are unchanged is returned
@@ -94,7 +97,8 @@ ts_stmt *ts_stmt_substitute(ts_arena *a, ts_stmt *s, const ts_ptrmap *vmap);
 ts_stmt *ts_stmt_replace_buffers(ts_arena *a, ts_stmt *s,
                                  const ts_ptrmap *bmap);
 
-/* ---- deep copies ----------------------------------------------------------------
+/* ---- deep copies
+ * ----------------------------------------------------------------
  */
 
 /* Deep copies into `a` with every variable, buffer and graph variable
@@ -104,7 +108,8 @@ ts_stmt *ts_stmt_replace_buffers(ts_arena *a, ts_stmt *s,
 ts_primfunc *ts_primfunc_copy(ts_arena *a, const ts_primfunc *f);
 ts_gfunc *ts_gfunc_copy(ts_arena *a, const ts_gfunc *f);
 
-/* ---- simplification ------------------------------------------------------------
+/* ---- simplification
+ * ------------------------------------------------------------
  */
 
 /* Folds integer arithmetic: add/sub/mul/floordiv/floormod/min/max (and
@@ -120,15 +125,16 @@ bool ts_expr_is_const_int(const ts_expr *e, int64_t *out);
  * buffers compared by pointer).  Cheap; used by simplifiers and analyses. */
 bool ts_expr_same(const ts_expr *a, const ts_expr *b);
 
-/* ---- printing for messages ------------------------------------------------------
+/* ---- printing for messages
+ * ------------------------------------------------------
  */
 
 /* Appends a short TVMScript-like rendering of an expression ("Y[vi, vj] +
  * A[vi, vk]", "T.max(x, 0.0)"): for diagnostics, not the canonical printer. */
 void ts_expr_print(ts_strbuf *sb, const ts_expr *e);
 /* Appends struct info: R.Tensor((1, 10), "float32"), R.Tensor((n, 4),
- * "float32"), R.Tensor(dtype="float32", ndim=2), R.Shape([n, 4]), R.Prim("int64"),
- * R.Tuple(...), R.Object, R.Callable. */
+ * "float32"), R.Tensor(dtype="float32", ndim=2), R.Shape([n, 4]),
+ * R.Prim("int64"), R.Tuple(...), R.Object, R.Callable. */
 void ts_sinfo_print(ts_strbuf *sb, const ts_sinfo *s);
 /* The operator's spelling in messages: "+", "//", "min", "==", "and", ... */
 const char *ts_expr_kind_symbol(ts_expr_kind k);

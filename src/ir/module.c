@@ -12,7 +12,8 @@
 
 #include "ir/ir_util.h"
 
-/* ---- intrinsics --------------------------------------------------------------
+/* ---- intrinsics
+ * --------------------------------------------------------------
  */
 
 static const struct {
@@ -37,14 +38,16 @@ int ts_intrin_arity(ts_intrin op) {
 bool ts_intrin_lookup(const char *name, ts_intrin *out) {
   for (int i = 0; i < TS_INTRIN_COUNT; i++) {
     if (strcmp(intrin_table[i].name, name) == 0) {
-      if (out) *out = (ts_intrin)i;
+      if (out)
+        *out = (ts_intrin)i;
       return true;
     }
   }
   return false;
 }
 
-/* ---- module ------------------------------------------------------------------
+/* ---- module
+ * ------------------------------------------------------------------
  */
 
 ts_module *ts_module_create(void) {
@@ -55,14 +58,16 @@ ts_module *ts_module_create(void) {
 }
 
 void ts_module_destroy(ts_module *m) {
-  if (m) ts_arena_destroy(m->arena); /* m itself lives in its arena */
+  if (m)
+    ts_arena_destroy(m->arena); /* m itself lives in its arena */
 }
 
 ts_arena *ts_module_arena(ts_module *m) { return m->arena; }
 
 static int find_func(const ts_module *m, const char *name) {
   for (int i = 0; i < m->n_funcs; i++)
-    if (m->funcs[i].name && strcmp(m->funcs[i].name, name) == 0) return i;
+    if (m->funcs[i].name && strcmp(m->funcs[i].name, name) == 0)
+      return i;
   return -1;
 }
 
@@ -70,7 +75,8 @@ static void append_func(ts_module *m, ts_func f) {
   if (m->n_funcs == m->cap_funcs) {
     int cap = m->cap_funcs ? m->cap_funcs * 2 : 8;
     ts_func *nf = ts_arena_array(m->arena, (size_t)cap, sizeof(ts_func));
-    if (m->n_funcs) memcpy(nf, m->funcs, (size_t)m->n_funcs * sizeof(ts_func));
+    if (m->n_funcs)
+      memcpy(nf, m->funcs, (size_t)m->n_funcs * sizeof(ts_func));
     m->funcs = nf;
     m->cap_funcs = cap;
   }
@@ -112,7 +118,8 @@ ts_gfunc *ts_module_gfunc(ts_module *m, const char *name) {
 
 void ts_module_remove(ts_module *m, const char *name) {
   int i = find_func(m, name);
-  if (i < 0) return;
+  if (i < 0)
+    return;
   memmove(&m->funcs[i], &m->funcs[i + 1],
           (size_t)(m->n_funcs - i - 1) * sizeof(ts_func));
   m->n_funcs--;
@@ -137,11 +144,13 @@ void ts_module_add_intrin(ts_module *m, ts_tensor_intrin in) {
   m->intrins[m->n_intrins++] = in;
 }
 
-/* ---- expression builders --------------------------------------------------------
+/* ---- expression builders
+ * --------------------------------------------------------
  */
 
 static void *arena_dup_array(ts_arena *a, const void *p, int n, size_t size) {
-  if (!p || n <= 0) return NULL;
+  if (!p || n <= 0)
+    return NULL;
   void *q = ts_arena_array(a, (size_t)n, size);
   memcpy(q, p, (size_t)n * size);
   return q;
@@ -178,9 +187,7 @@ ts_expr *ts_float(ts_arena *a, ts_dtype t, double v) {
   return e;
 }
 
-ts_expr *ts_bool(ts_arena *a, bool v) {
-  return ts_int(a, TS_BOOLT, v ? 1 : 0);
-}
+ts_expr *ts_bool(ts_arena *a, bool v) { return ts_int(a, TS_BOOLT, v ? 1 : 0); }
 
 ts_expr *ts_varref(ts_arena *a, ts_var *v) {
   ts_expr *e = new_expr(a, TS_E_VAR, v->dtype);
@@ -234,8 +241,7 @@ ts_expr *ts_load(ts_arena *a, ts_buffer *b, ts_expr **idx, int n) {
   return e;
 }
 
-ts_expr *ts_call(ts_arena *a, ts_dtype t, ts_intrin op, ts_expr **args,
-                 int n) {
+ts_expr *ts_call(ts_arena *a, ts_dtype t, ts_intrin op, ts_expr **args, int n) {
   ts_expr *e = new_expr(a, TS_E_CALL, t);
   e->u.call.op = op;
   e->u.call.args = arena_dup_array(a, args, n, sizeof(ts_expr *));
@@ -276,9 +282,11 @@ ts_stmt *ts_stmt_new(ts_arena *a, ts_stmt_kind k, ts_loc loc) {
 typedef TS_VEC(ts_stmt *) stmt_vec;
 
 static void seq_flatten(ts_stmt *s, stmt_vec *out) {
-  if (!s) return;
+  if (!s)
+    return;
   if (s->kind == TS_S_SEQ) {
-    for (int i = 0; i < s->u.seq.n; i++) seq_flatten(s->u.seq.stmts[i], out);
+    for (int i = 0; i < s->u.seq.n; i++)
+      seq_flatten(s->u.seq.stmts[i], out);
   } else {
     ts_vec_push(out, s);
   }
@@ -286,7 +294,8 @@ static void seq_flatten(ts_stmt *s, stmt_vec *out) {
 
 ts_stmt *ts_seq(ts_arena *a, ts_stmt **stmts, int n) {
   stmt_vec v = {0};
-  for (int i = 0; i < n; i++) seq_flatten(stmts[i], &v);
+  for (int i = 0; i < n; i++)
+    seq_flatten(stmts[i], &v);
   ts_stmt *r;
   if (v.len == 1) {
     r = v.data[0];
@@ -302,7 +311,8 @@ ts_stmt *ts_seq(ts_arena *a, ts_stmt **stmts, int n) {
 ts_sinfo *ts_sinfo_new(ts_arena *a, ts_sinfo_kind k) {
   ts_sinfo *s = ts_arena_alloc(a, sizeof(*s));
   s->kind = k;
-  if (k == TS_SI_SHAPE) s->u.shape.ndim = -1;
+  if (k == TS_SI_SHAPE)
+    s->u.shape.ndim = -1;
   if (k == TS_SI_TENSOR) {
     s->u.tensor.ndim = -1;
     s->u.tensor.dtype = TS_VOIDT;
@@ -314,7 +324,7 @@ ts_sinfo *ts_sinfo_tensor(ts_arena *a, ts_expr **shape, int ndim, ts_dtype t) {
   ts_sinfo *s = ts_sinfo_new(a, TS_SI_TENSOR);
   s->u.tensor.ndim = ndim;
   s->u.tensor.shape =
-      shape && ndim > 0 ? arena_dup_array(a, shape, ndim, sizeof(ts_expr *))
+      shape && ndim > 0    ? arena_dup_array(a, shape, ndim, sizeof(ts_expr *))
       : shape && ndim == 0 ? ts_arena_alloc(a, sizeof(ts_expr *))
                            : NULL;
   s->u.tensor.dtype = t;
@@ -328,13 +338,15 @@ ts_gexpr *ts_gexpr_new(ts_arena *a, ts_gexpr_kind k, ts_loc loc) {
   return e;
 }
 
-/* ---- attributes ----------------------------------------------------------------
+/* ---- attributes
+ * ----------------------------------------------------------------
  */
 
-ts_attrs *ts_attrs_new(ts_arena *a) { return ts_arena_alloc(a, sizeof(ts_attrs)); }
+ts_attrs *ts_attrs_new(ts_arena *a) {
+  return ts_arena_alloc(a, sizeof(ts_attrs));
+}
 
-void ts_attrs_set(ts_arena *a, ts_attrs *d, const char *key,
-                  ts_attr_value *v) {
+void ts_attrs_set(ts_arena *a, ts_attrs *d, const char *key, ts_attr_value *v) {
   for (int i = 0; i < d->n; i++) {
     if (strcmp(d->keys[i], key) == 0) {
       d->values[i] = v;
@@ -357,9 +369,11 @@ void ts_attrs_set(ts_arena *a, ts_attrs *d, const char *key,
 }
 
 ts_attr_value *ts_attrs_get(const ts_attrs *d, const char *key) {
-  if (!d) return NULL;
+  if (!d)
+    return NULL;
   for (int i = 0; i < d->n; i++)
-    if (strcmp(d->keys[i], key) == 0) return d->values[i];
+    if (strcmp(d->keys[i], key) == 0)
+      return d->values[i];
   return NULL;
 }
 
@@ -393,7 +407,8 @@ ts_attr_value *ts_attr_bool(ts_arena *a, bool v) {
   return r;
 }
 
-/* ---- pointer map --------------------------------------------------------------
+/* ---- pointer map
+ * --------------------------------------------------------------
  */
 
 static size_t ptr_hash(const void *p) {
@@ -408,7 +423,8 @@ static size_t ptr_hash(const void *p) {
  * deletion so there are no tombstones. */
 static size_t ptrmap_slot(const ts_ptrmap *m, const void *key) {
   size_t mask = m->cap - 1, i = ptr_hash(key) & mask;
-  while (m->keys[i] && m->keys[i] != key) i = (i + 1) & mask;
+  while (m->keys[i] && m->keys[i] != key)
+    i = (i + 1) & mask;
   return i;
 }
 
@@ -418,7 +434,8 @@ static void ptrmap_grow(ts_ptrmap *m) {
   n.keys = ts_xcalloc(n.cap, sizeof(void *));
   n.vals = ts_xcalloc(n.cap, sizeof(void *));
   for (size_t i = 0; i < m->cap; i++) {
-    if (!m->keys[i]) continue;
+    if (!m->keys[i])
+      continue;
     size_t j = ptrmap_slot(&n, m->keys[i]);
     n.keys[j] = m->keys[i];
     n.vals[j] = m->vals[i];
@@ -431,7 +448,8 @@ static void ptrmap_grow(ts_ptrmap *m) {
 
 void ts_ptrmap_put(ts_ptrmap *m, const void *key, void *val) {
   TS_ASSERT(key);
-  if ((m->len + 1) * 4 > m->cap * 3) ptrmap_grow(m);
+  if ((m->len + 1) * 4 > m->cap * 3)
+    ptrmap_grow(m);
   size_t i = ptrmap_slot(m, key);
   if (!m->keys[i]) {
     m->keys[i] = key;
@@ -441,20 +459,24 @@ void ts_ptrmap_put(ts_ptrmap *m, const void *key, void *val) {
 }
 
 void *ts_ptrmap_get(const ts_ptrmap *m, const void *key) {
-  if (!m || !m->cap || !key) return NULL;
+  if (!m || !m->cap || !key)
+    return NULL;
   size_t i = ptrmap_slot(m, key);
   return m->keys[i] ? m->vals[i] : NULL;
 }
 
 bool ts_ptrmap_has(const ts_ptrmap *m, const void *key) {
-  if (!m || !m->cap || !key) return false;
+  if (!m || !m->cap || !key)
+    return false;
   return m->keys[ptrmap_slot(m, key)] != NULL;
 }
 
 void ts_ptrmap_remove(ts_ptrmap *m, const void *key) {
-  if (!m->cap || !key) return;
+  if (!m->cap || !key)
+    return;
   size_t mask = m->cap - 1, i = ptrmap_slot(m, key);
-  if (!m->keys[i]) return;
+  if (!m->keys[i])
+    return;
   m->keys[i] = NULL;
   m->vals[i] = NULL;
   m->len--;
@@ -471,7 +493,8 @@ void ts_ptrmap_remove(ts_ptrmap *m, const void *key) {
 }
 
 void ts_ptrmap_clear(ts_ptrmap *m) {
-  if (!m->cap) return;
+  if (!m->cap)
+    return;
   memset(m->keys, 0, m->cap * sizeof(void *));
   memset(m->vals, 0, m->cap * sizeof(void *));
   m->len = 0;
@@ -483,7 +506,8 @@ void ts_ptrmap_free(ts_ptrmap *m) {
   memset(m, 0, sizeof(*m));
 }
 
-/* ---- deep copy -------------------------------------------------------------------
+/* ---- deep copy
+ * -------------------------------------------------------------------
  */
 
 /* Maps old variables, buffers and graph variables to their copies; a node
@@ -512,7 +536,8 @@ static ts_loc copy_loc(copier *c, ts_loc l) {
 }
 
 static ts_var *copy_var(copier *c, ts_var *v) {
-  if (!v) return NULL;
+  if (!v)
+    return NULL;
   ts_var *r = ts_ptrmap_get(&c->vars, v);
   if (!r) {
     r = ts_var_new(c->a, v->name, v->dtype, copy_loc(c, v->loc));
@@ -522,16 +547,20 @@ static ts_var *copy_var(copier *c, ts_var *v) {
 }
 
 static ts_expr **copy_exprs(copier *c, ts_expr *const *es, int n) {
-  if (!es) return NULL;
+  if (!es)
+    return NULL;
   ts_expr **r = ts_arena_array(c->a, n > 0 ? (size_t)n : 1, sizeof(ts_expr *));
-  for (int i = 0; i < n; i++) r[i] = copy_expr(c, es[i]);
+  for (int i = 0; i < n; i++)
+    r[i] = copy_expr(c, es[i]);
   return r;
 }
 
 static ts_buffer *copy_buffer(copier *c, ts_buffer *b) {
-  if (!b) return NULL;
+  if (!b)
+    return NULL;
   ts_buffer *r = ts_ptrmap_get(&c->bufs, b);
-  if (r) return r;
+  if (r)
+    return r;
   r = ts_arena_alloc(c->a, sizeof(*r));
   ts_ptrmap_put(&c->bufs, b, r);
   *r = *b;
@@ -548,25 +577,34 @@ static ts_buffer *copy_buffer(copier *c, ts_buffer *b) {
 static ts_attrs *copy_attrs(copier *c, const ts_attrs *d);
 
 static ts_attr_value *copy_attr(copier *c, const ts_attr_value *v) {
-  if (!v) return NULL;
+  if (!v)
+    return NULL;
   ts_attr_value *r = ts_arena_memdup(c->a, v, sizeof(*v));
   switch (v->kind) {
-  case TS_ATTR_STR: r->u.s = dup_str(c->a, v->u.s); break;
+  case TS_ATTR_STR:
+    r->u.s = dup_str(c->a, v->u.s);
+    break;
   case TS_ATTR_LIST:
     r->u.list.items = ts_arena_array(c->a, v->u.list.n > 0 ? v->u.list.n : 1,
                                      sizeof(ts_attr_value *));
     for (int i = 0; i < v->u.list.n; i++)
       r->u.list.items[i] = copy_attr(c, v->u.list.items[i]);
     break;
-  case TS_ATTR_DICT: r->u.dict = copy_attrs(c, v->u.dict); break;
-  case TS_ATTR_EXPR: r->u.expr = copy_expr(c, v->u.expr); break;
-  default: break;
+  case TS_ATTR_DICT:
+    r->u.dict = copy_attrs(c, v->u.dict);
+    break;
+  case TS_ATTR_EXPR:
+    r->u.expr = copy_expr(c, v->u.expr);
+    break;
+  default:
+    break;
   }
   return r;
 }
 
 static ts_attrs *copy_attrs(copier *c, const ts_attrs *d) {
-  if (!d) return NULL;
+  if (!d)
+    return NULL;
   ts_attrs *r = ts_attrs_new(c->a);
   for (int i = 0; i < d->n; i++)
     ts_attrs_set(c->a, r, d->keys[i], copy_attr(c, d->values[i]));
@@ -574,17 +612,25 @@ static ts_attrs *copy_attrs(copier *c, const ts_attrs *d) {
 }
 
 static ts_expr *copy_expr(copier *c, const ts_expr *e) {
-  if (!e) return NULL;
+  if (!e)
+    return NULL;
   ts_expr *r = ts_expr_clone(c->a, e);
   r->loc = copy_loc(c, e->loc);
   switch (e->kind) {
   case TS_E_INT:
-  case TS_E_FLOAT: break;
-  case TS_E_STR: r->u.str = dup_str(c->a, e->u.str); break;
-  case TS_E_VAR: r->u.var = copy_var(c, e->u.var); break;
+  case TS_E_FLOAT:
+    break;
+  case TS_E_STR:
+    r->u.str = dup_str(c->a, e->u.str);
+    break;
+  case TS_E_VAR:
+    r->u.var = copy_var(c, e->u.var);
+    break;
   case TS_E_NOT:
   case TS_E_CAST:
-  case TS_E_BROADCAST: r->u.unary.a = copy_expr(c, e->u.unary.a); break;
+  case TS_E_BROADCAST:
+    r->u.unary.a = copy_expr(c, e->u.unary.a);
+    break;
   case TS_E_SELECT:
     r->u.select.cond = copy_expr(c, e->u.select.cond);
     r->u.select.t = copy_expr(c, e->u.select.t);
@@ -629,9 +675,11 @@ static ts_region copy_region(copier *c, ts_region rg) {
 }
 
 static ts_region *copy_regions(copier *c, const ts_region *rs, int n) {
-  if (!rs || n <= 0) return NULL;
+  if (!rs || n <= 0)
+    return NULL;
   ts_region *r = ts_arena_array(c->a, (size_t)n, sizeof(ts_region));
-  for (int i = 0; i < n; i++) r[i] = copy_region(c, rs[i]);
+  for (int i = 0; i < n; i++)
+    r[i] = copy_region(c, rs[i]);
   return r;
 }
 
@@ -678,7 +726,8 @@ static ts_block *copy_block(copier *c, const ts_block *b) {
 }
 
 static ts_stmt *copy_stmt(copier *c, const ts_stmt *s) {
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   ts_stmt *r = ts_arena_memdup(c->a, s, sizeof(*s));
   r->loc = copy_loc(c, s->loc);
   switch (s->kind) {
@@ -718,7 +767,9 @@ static ts_stmt *copy_stmt(copier *c, const ts_stmt *s) {
     r->u.let.value = copy_expr(c, s->u.let.value);
     r->u.let.body = copy_stmt(c, s->u.let.body);
     break;
-  case TS_S_EVALUATE: r->u.eval.value = copy_expr(c, s->u.eval.value); break;
+  case TS_S_EVALUATE:
+    r->u.eval.value = copy_expr(c, s->u.eval.value);
+    break;
   case TS_S_ALLOCATE:
     r->u.alloc.buffer = copy_buffer(c, s->u.alloc.buffer);
     r->u.alloc.body = copy_stmt(c, s->u.alloc.body);
@@ -733,7 +784,8 @@ static ts_stmt *copy_stmt(copier *c, const ts_stmt *s) {
 }
 
 static ts_primfunc *copy_primfunc(copier *c, const ts_primfunc *f) {
-  if (!f) return NULL;
+  if (!f)
+    return NULL;
   ts_primfunc *r = ts_arena_memdup(c->a, f, sizeof(*f));
   r->name = dup_str(c->a, f->name);
   r->loc = copy_loc(c, f->loc);
@@ -753,10 +805,13 @@ static ts_primfunc *copy_primfunc(copier *c, const ts_primfunc *f) {
 }
 
 static ts_sinfo *copy_sinfo(copier *c, const ts_sinfo *s) {
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   ts_sinfo *r = ts_arena_memdup(c->a, s, sizeof(*s));
   switch (s->kind) {
-  case TS_SI_PRIM: r->u.prim.value = copy_expr(c, s->u.prim.value); break;
+  case TS_SI_PRIM:
+    r->u.prim.value = copy_expr(c, s->u.prim.value);
+    break;
   case TS_SI_SHAPE:
     r->u.shape.values = copy_exprs(c, s->u.shape.values, s->u.shape.ndim);
     break;
@@ -769,15 +824,18 @@ static ts_sinfo *copy_sinfo(copier *c, const ts_sinfo *s) {
     for (int i = 0; i < s->u.tuple.n; i++)
       r->u.tuple.fields[i] = copy_sinfo(c, s->u.tuple.fields[i]);
     break;
-  default: break;
+  default:
+    break;
   }
   return r;
 }
 
 static ts_gvar *copy_gvar(copier *c, ts_gvar *v) {
-  if (!v) return NULL;
+  if (!v)
+    return NULL;
   ts_gvar *r = ts_ptrmap_get(&c->gvars, v);
-  if (r) return r;
+  if (r)
+    return r;
   r = ts_arena_memdup(c->a, v, sizeof(*v));
   ts_ptrmap_put(&c->gvars, v, r);
   r->name = dup_str(c->a, v->name);
@@ -787,7 +845,8 @@ static ts_gvar *copy_gvar(copier *c, ts_gvar *v) {
 }
 
 static ts_const_data *copy_const(copier *c, const ts_const_data *d) {
-  if (!d) return NULL;
+  if (!d)
+    return NULL;
   ts_const_data *r = ts_arena_memdup(c->a, d, sizeof(*d));
   r->shape = d->ndim > 0 ? ts_arena_memdup(c->a, d->shape,
                                            (size_t)d->ndim * sizeof(int64_t))
@@ -799,20 +858,26 @@ static ts_const_data *copy_const(copier *c, const ts_const_data *d) {
     TS_ASSERT(ts_size_add(d->nbytes, 64, &n));
     char *p = ts_arena_alloc(c->a, n);
     p += (64 - ((uintptr_t)p & 63)) & 63;
-    if (d->nbytes) memcpy(p, d->data, d->nbytes);
+    if (d->nbytes)
+      memcpy(p, d->data, d->nbytes);
     r->data = p;
   }
   return r;
 }
 
 static ts_gexpr *copy_gexpr(copier *c, const ts_gexpr *e) {
-  if (!e) return NULL;
+  if (!e)
+    return NULL;
   ts_gexpr *r = ts_arena_memdup(c->a, e, sizeof(*e));
   r->loc = copy_loc(c, e->loc);
   r->sinfo = copy_sinfo(c, e->sinfo);
   switch (e->kind) {
-  case TS_G_VAR: r->u.var = copy_gvar(c, e->u.var); break;
-  case TS_G_CONST: r->u.constant = copy_const(c, e->u.constant); break;
+  case TS_G_VAR:
+    r->u.var = copy_gvar(c, e->u.var);
+    break;
+  case TS_G_CONST:
+    r->u.constant = copy_const(c, e->u.constant);
+    break;
   case TS_G_TUPLE:
     r->u.tuple.fields = ts_arena_array(
         c->a, e->u.tuple.n > 0 ? e->u.tuple.n : 1, sizeof(ts_gexpr *));
@@ -840,17 +905,27 @@ static ts_gexpr *copy_gexpr(copier *c, const ts_gexpr *e) {
   case TS_G_SHAPE:
     r->u.shape.values = copy_exprs(c, e->u.shape.values, e->u.shape.n);
     break;
-  case TS_G_PRIM: r->u.prim = copy_expr(c, e->u.prim); break;
-  case TS_G_STR: r->u.str = dup_str(c->a, e->u.str); break;
-  case TS_G_DTYPE: break;
-  case TS_G_GLOBAL: r->u.global_name = dup_str(c->a, e->u.global_name); break;
-  case TS_G_EXTERN: r->u.extern_name = dup_str(c->a, e->u.extern_name); break;
+  case TS_G_PRIM:
+    r->u.prim = copy_expr(c, e->u.prim);
+    break;
+  case TS_G_STR:
+    r->u.str = dup_str(c->a, e->u.str);
+    break;
+  case TS_G_DTYPE:
+    break;
+  case TS_G_GLOBAL:
+    r->u.global_name = dup_str(c->a, e->u.global_name);
+    break;
+  case TS_G_EXTERN:
+    r->u.extern_name = dup_str(c->a, e->u.extern_name);
+    break;
   }
   return r;
 }
 
 static ts_gfunc *copy_gfunc(copier *c, const ts_gfunc *f) {
-  if (!f) return NULL;
+  if (!f)
+    return NULL;
   ts_gfunc *r = ts_arena_memdup(c->a, f, sizeof(*f));
   r->name = dup_str(c->a, f->name);
   r->loc = copy_loc(c, f->loc);
@@ -883,10 +958,10 @@ static ts_gfunc *copy_gfunc(copier *c, const ts_gfunc *f) {
         bn->match_sinfo = copy_sinfo(c, bo->match_sinfo);
         bn->var = copy_gvar(c, bo->var);
       }
-      nb->outputs = ob->n_outputs > 0
-                        ? ts_arena_array(c->a, (size_t)ob->n_outputs,
-                                         sizeof(ts_gvar *))
-                        : NULL;
+      nb->outputs =
+          ob->n_outputs > 0
+              ? ts_arena_array(c->a, (size_t)ob->n_outputs, sizeof(ts_gvar *))
+              : NULL;
       for (int j = 0; j < ob->n_outputs; j++)
         nb->outputs[j] = copy_gvar(c, ob->outputs[j]);
     }
@@ -930,8 +1005,12 @@ ts_module *ts_module_copy(const ts_module *m) {
     const ts_func *f = &m->funcs[i];
     ts_func nf = {.kind = f->kind, .name = dup_str(r->arena, f->name)};
     switch (f->kind) {
-    case TS_FUNC_PRIM: nf.u.prim = copy_primfunc(&c, f->u.prim); break;
-    case TS_FUNC_GRAPH: nf.u.graph = copy_gfunc(&c, f->u.graph); break;
+    case TS_FUNC_PRIM:
+      nf.u.prim = copy_primfunc(&c, f->u.prim);
+      break;
+    case TS_FUNC_GRAPH:
+      nf.u.graph = copy_gfunc(&c, f->u.graph);
+      break;
     case TS_FUNC_EXTERN:
       nf.u.extern_name = dup_str(r->arena, f->u.extern_name);
       break;

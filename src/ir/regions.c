@@ -41,7 +41,8 @@ typedef struct rctx {
   access_vec reads, writes;
 } rctx;
 
-/* ---- expression helpers -------------------------------------------------------
+/* ---- expression helpers
+ * -------------------------------------------------------
  */
 
 static ts_expr *bin(rctx *c, ts_expr_kind k, ts_expr *x, ts_expr *y) {
@@ -56,8 +57,10 @@ static ts_expr *iconst(rctx *c, const ts_expr *like, int64_t v) {
 static bool uses_env_fn(const ts_expr *e, void *ctx) {
   bool *found = ((void **)ctx)[1];
   const ts_ptrmap *env = ((void **)ctx)[0];
-  if (*found) return false;
-  if (e->kind == TS_E_VAR && ts_ptrmap_has(env, e->u.var)) *found = true;
+  if (*found)
+    return false;
+  if (e->kind == TS_E_VAR && ts_ptrmap_has(env, e->u.var))
+    *found = true;
   return !*found;
 }
 
@@ -81,7 +84,8 @@ static bool lin_add(const ts_expr *e, int64_t scale, lin *out) {
   int64_t k;
   switch (e->kind) {
   case TS_E_INT:
-    if (!ts_dtype_is_int(e->dtype)) return false;
+    if (!ts_dtype_is_int(e->dtype))
+      return false;
     out->c += scale * e->u.int_value;
     return true;
   case TS_E_VAR:
@@ -91,7 +95,8 @@ static bool lin_add(const ts_expr *e, int64_t scale, lin *out) {
         return true;
       }
     }
-    if (out->n == LIN_MAX) return false;
+    if (out->n == LIN_MAX)
+      return false;
     out->v[out->n] = e->u.var;
     out->k[out->n++] = scale;
     return true;
@@ -105,7 +110,8 @@ static bool lin_add(const ts_expr *e, int64_t scale, lin *out) {
     if (ts_expr_is_const_int(e->u.bin.a, &k))
       return lin_add(e->u.bin.b, scale * k, out);
     return false;
-  default: return false;
+  default:
+    return false;
   }
 }
 
@@ -114,24 +120,30 @@ static ts_expr *lin_to_expr(rctx *c, const lin *l, ts_dtype t) {
   ts_expr *r = NULL;
   for (int i = 0; i < l->n; i++) {
     int64_t k = l->k[i];
-    if (k == 0) continue;
+    if (k == 0)
+      continue;
     ts_expr *v = ts_varref(c->a, (ts_var *)l->v[i]);
     int64_t ak = k < 0 ? -k : k;
-    ts_expr *term = ak == 1 ? v : ts_binary(c->a, TS_E_MUL, v, ts_int(c->a, t, ak));
+    ts_expr *term =
+        ak == 1 ? v : ts_binary(c->a, TS_E_MUL, v, ts_int(c->a, t, ak));
     if (!r)
       r = k < 0 ? ts_binary(c->a, TS_E_SUB, ts_int(c->a, t, 0), term) : term;
     else
       r = ts_binary(c->a, k < 0 ? TS_E_SUB : TS_E_ADD, r, term);
   }
-  if (!r) return ts_int(c->a, t, l->c);
-  if (l->c > 0) r = ts_binary(c->a, TS_E_ADD, r, ts_int(c->a, t, l->c));
-  if (l->c < 0) r = ts_binary(c->a, TS_E_SUB, r, ts_int(c->a, t, -l->c));
+  if (!r)
+    return ts_int(c->a, t, l->c);
+  if (l->c > 0)
+    r = ts_binary(c->a, TS_E_ADD, r, ts_int(c->a, t, l->c));
+  if (l->c < 0)
+    r = ts_binary(c->a, TS_E_SUB, r, ts_int(c->a, t, -l->c));
   return r;
 }
 
 /* hi - lo + 1, folded. */
 static ts_expr *extent_of(rctx *c, ts_expr *lo, ts_expr *hi) {
-  if (ts_expr_same(lo, hi)) return iconst(c, hi, 1);
+  if (ts_expr_same(lo, hi))
+    return iconst(c, hi, 1);
   lin l = {0};
   if (lin_add(hi, 1, &l) && lin_add(lo, -1, &l)) {
     l.c += 1;
@@ -147,11 +159,13 @@ static ts_expr *extent_of(rctx *c, ts_expr *lo, ts_expr *hi) {
   return bin(c, TS_E_ADD, bin(c, TS_E_SUB, hi, lo), iconst(c, hi, 1));
 }
 
-/* ---- interval arithmetic -------------------------------------------------------
+/* ---- interval arithmetic
+ * -------------------------------------------------------
  */
 
 static ts_expr *subst_points_pre(ts_mutator *m, ts_expr *e) {
-  if (e->kind != TS_E_VAR) return NULL;
+  if (e->kind != TS_E_VAR)
+    return NULL;
   interval *iv = ts_ptrmap_get(m->ctx, e->u.var);
   return iv ? iv->lo : NULL;
 }
@@ -163,7 +177,8 @@ static bool only_points_fn(const ts_expr *e, void *ctx) {
   bool *ok = p[1];
   if (e->kind == TS_E_VAR) {
     interval *iv = ts_ptrmap_get(env, e->u.var);
-    if (iv && !ts_expr_same(iv->lo, iv->hi)) *ok = false;
+    if (iv && !ts_expr_same(iv->lo, iv->hi))
+      *ok = false;
   }
   return *ok;
 }
@@ -176,14 +191,18 @@ static bool relax(rctx *c, ts_expr *e, interval *out) {
   interval x, y;
   int64_t k;
   switch (e->kind) {
-  case TS_E_VAR: *out = *(interval *)ts_ptrmap_get(&c->env, e->u.var); return true;
+  case TS_E_VAR:
+    *out = *(interval *)ts_ptrmap_get(&c->env, e->u.var);
+    return true;
   case TS_E_ADD:
-    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y)) return false;
+    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y))
+      return false;
     out->lo = bin(c, TS_E_ADD, x.lo, y.lo);
     out->hi = bin(c, TS_E_ADD, x.hi, y.hi);
     return true;
   case TS_E_SUB:
-    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y)) return false;
+    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y))
+      return false;
     out->lo = bin(c, TS_E_SUB, x.lo, y.hi);
     out->hi = bin(c, TS_E_SUB, x.hi, y.lo);
     return true;
@@ -198,8 +217,10 @@ static bool relax(rctx *c, ts_expr *e, interval *out) {
       kexpr = e->u.bin.a;
     }
     if (other) {
-      if (!relax(c, other, &x)) return false;
-      ts_expr *l = bin(c, TS_E_MUL, x.lo, kexpr), *h = bin(c, TS_E_MUL, x.hi, kexpr);
+      if (!relax(c, other, &x))
+        return false;
+      ts_expr *l = bin(c, TS_E_MUL, x.lo, kexpr),
+              *h = bin(c, TS_E_MUL, x.hi, kexpr);
       out->lo = k >= 0 ? l : h;
       out->hi = k >= 0 ? h : l;
       return true;
@@ -208,7 +229,8 @@ static bool relax(rctx *c, ts_expr *e, interval *out) {
   }
   case TS_E_FLOORDIV:
     if (ts_expr_is_const_int(e->u.bin.b, &k) && k > 0) {
-      if (!relax(c, e->u.bin.a, &x)) return false;
+      if (!relax(c, e->u.bin.a, &x))
+        return false;
       out->lo = bin(c, TS_E_FLOORDIV, x.lo, e->u.bin.b);
       out->hi = bin(c, TS_E_FLOORDIV, x.hi, e->u.bin.b);
       return true;
@@ -216,7 +238,8 @@ static bool relax(rctx *c, ts_expr *e, interval *out) {
     break;
   case TS_E_FLOORMOD:
     if (ts_expr_is_const_int(e->u.bin.b, &k) && k > 0) {
-      if (!relax(c, e->u.bin.a, &x)) return false;
+      if (!relax(c, e->u.bin.a, &x))
+        return false;
       if (ts_expr_same(x.lo, x.hi)) {
         out->lo = out->hi = bin(c, TS_E_FLOORMOD, x.lo, e->u.bin.b);
       } else {
@@ -228,28 +251,33 @@ static bool relax(rctx *c, ts_expr *e, interval *out) {
     break;
   case TS_E_MIN:
   case TS_E_MAX:
-    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y)) return false;
+    if (!relax(c, e->u.bin.a, &x) || !relax(c, e->u.bin.b, &y))
+      return false;
     out->lo = ts_expr_same(x.lo, y.lo) ? x.lo : bin(c, e->kind, x.lo, y.lo);
     out->hi = ts_expr_same(x.hi, y.hi) ? x.hi : bin(c, e->kind, x.hi, y.hi);
     return true;
-  default: break;
+  default:
+    break;
   }
   /* Anything else: exact when every relaxed variable in it is a point. */
   bool ok = true;
   void *ctx[2] = {&c->env, &ok};
   ts_expr_visit(e, only_points_fn, ctx);
-  if (!ok) return false;
+  if (!ok)
+    return false;
   ts_mutator m = {.arena = c->a, .expr_pre = subst_points_pre, .ctx = &c->env};
   out->lo = out->hi = ts_expr_simplify_const(c->a, ts_mutate_expr(&m, e));
   return true;
 }
 
-/* ---- recording accesses --------------------------------------------------------
+/* ---- recording accesses
+ * --------------------------------------------------------
  */
 
 static void merge(rctx *c, access_vec *v, ts_buffer *b, const interval *dims) {
   for (size_t i = 0; i < v->len; i++) {
-    if (v->data[i].buffer != b) continue;
+    if (v->data[i].buffer != b)
+      continue;
     interval *d = v->data[i].dims;
     for (int j = 0; j < b->ndim; j++) {
       if (!ts_expr_same(d[j].lo, dims[j].lo))
@@ -261,7 +289,8 @@ static void merge(rctx *c, access_vec *v, ts_buffer *b, const interval *dims) {
   }
   access acc = {b, ts_arena_array(c->a, b->ndim > 0 ? (size_t)b->ndim : 1,
                                   sizeof(interval))};
-  if (b->ndim > 0) memcpy(acc.dims, dims, (size_t)b->ndim * sizeof(interval));
+  if (b->ndim > 0)
+    memcpy(acc.dims, dims, (size_t)b->ndim * sizeof(interval));
   ts_vec_push(v, acc);
 }
 
@@ -273,24 +302,27 @@ static void full_dim(rctx *c, ts_buffer *b, int d, interval *out) {
 
 static void record_region(rctx *c, const ts_region *r, bool is_write);
 
-static void record(rctx *c, ts_buffer *b, ts_expr **idx, int n,
-                   bool is_write) {
-  if (!b || ts_ptrmap_has(&c->excluded, b)) return;
+static void record(rctx *c, ts_buffer *b, ts_expr **idx, int n, bool is_write) {
+  if (!b || ts_ptrmap_has(&c->excluded, b))
+    return;
   ts_match_buffer *mb = ts_ptrmap_get(&c->matched, b);
   if (mb) {
     record_region(c, &mb->source, is_write);
     return;
   }
-  if (n != b->ndim) return; /* rank mismatch: the verifier reports it */
+  if (n != b->ndim)
+    return; /* rank mismatch: the verifier reports it */
   interval dims[n > 0 ? n : 1];
   for (int i = 0; i < n; i++)
-    if (!relax(c, idx[i], &dims[i])) full_dim(c, b, i, &dims[i]);
+    if (!relax(c, idx[i], &dims[i]))
+      full_dim(c, b, i, &dims[i]);
   merge(c, is_write ? &c->writes : &c->reads, b, dims);
 }
 
 static void record_region(rctx *c, const ts_region *r, bool is_write) {
   ts_buffer *b = r->buffer;
-  if (!b || ts_ptrmap_has(&c->excluded, b) || r->n != b->ndim) return;
+  if (!b || ts_ptrmap_has(&c->excluded, b) || r->n != b->ndim)
+    return;
   interval dims[r->n > 0 ? r->n : 1];
   for (int i = 0; i < r->n; i++) {
     interval mn, ex;
@@ -334,10 +366,12 @@ static void walk_block_inside(rctx *c, const ts_block *b) {
 }
 
 static void walk_stmt(rctx *c, const ts_stmt *s) {
-  if (!s) return;
+  if (!s)
+    return;
   switch (s->kind) {
   case TS_S_SEQ:
-    for (int i = 0; i < s->u.seq.n; i++) walk_stmt(c, s->u.seq.stmts[i]);
+    for (int i = 0; i < s->u.seq.n; i++)
+      walk_stmt(c, s->u.seq.stmts[i]);
     break;
   case TS_S_FOR: {
     interval mn, ex, iv;
@@ -345,8 +379,8 @@ static void walk_stmt(rctx *c, const ts_stmt *s) {
     walk_expr(c, s->u.for_.extent);
     if (relax(c, s->u.for_.min, &mn) && relax(c, s->u.for_.extent, &ex)) {
       iv.lo = mn.lo;
-      iv.hi = bin(c, TS_E_SUB, bin(c, TS_E_ADD, mn.hi, ex.hi),
-                  iconst(c, ex.hi, 1));
+      iv.hi =
+          bin(c, TS_E_SUB, bin(c, TS_E_ADD, mn.hi, ex.hi), iconst(c, ex.hi, 1));
     } else {
       /* unbounded loop: keep the variable symbolic */
       ts_expr *v = ts_varref(c->a, s->u.for_.var);
@@ -361,9 +395,10 @@ static void walk_stmt(rctx *c, const ts_stmt *s) {
     for (int i = 0; i < b->n_iter_vars; i++) {
       interval iv;
       const ts_iter_var *it = &b->iter_vars[i];
-      ts_expr *val = s->u.realize.iter_values ? s->u.realize.iter_values[i]
-                                              : NULL;
-      if (val) walk_expr(c, val);
+      ts_expr *val =
+          s->u.realize.iter_values ? s->u.realize.iter_values[i] : NULL;
+      if (val)
+        walk_expr(c, val);
       if (!val || !relax(c, val, &iv)) {
         iv.lo = it->dom.min;
         iv.hi = bin(c, TS_E_SUB, bin(c, TS_E_ADD, it->dom.min, it->dom.extent),
@@ -375,7 +410,8 @@ static void walk_stmt(rctx *c, const ts_stmt *s) {
     break;
   }
   case TS_S_STORE:
-    for (int i = 0; i < s->u.store.n; i++) walk_expr(c, s->u.store.indices[i]);
+    for (int i = 0; i < s->u.store.n; i++)
+      walk_expr(c, s->u.store.indices[i]);
     walk_expr(c, s->u.store.value);
     record(c, s->u.store.buffer, s->u.store.indices, s->u.store.n, true);
     break;
@@ -395,7 +431,9 @@ static void walk_stmt(rctx *c, const ts_stmt *s) {
     walk_stmt(c, s->u.let.body);
     break;
   }
-  case TS_S_EVALUATE: walk_expr(c, s->u.eval.value); break;
+  case TS_S_EVALUATE:
+    walk_expr(c, s->u.eval.value);
+    break;
   case TS_S_ALLOCATE:
     ts_ptrmap_put(&c->excluded, s->u.alloc.buffer, NULL);
     walk_stmt(c, s->u.alloc.body);
@@ -408,14 +446,15 @@ static void walk_stmt(rctx *c, const ts_stmt *s) {
 }
 
 static ts_region *to_regions(rctx *c, const access_vec *v) {
-  if (!v->len) return NULL;
+  if (!v->len)
+    return NULL;
   ts_region *rs = ts_arena_array(c->a, v->len, sizeof(ts_region));
   for (size_t i = 0; i < v->len; i++) {
     ts_buffer *b = v->data[i].buffer;
     rs[i].buffer = b;
     rs[i].n = b->ndim;
-    rs[i].ranges =
-        ts_arena_array(c->a, b->ndim > 0 ? (size_t)b->ndim : 1, sizeof(ts_range));
+    rs[i].ranges = ts_arena_array(c->a, b->ndim > 0 ? (size_t)b->ndim : 1,
+                                  sizeof(ts_range));
     for (int j = 0; j < b->ndim; j++) {
       interval d = v->data[i].dims[j];
       rs[i].ranges[j].min = d.lo;

@@ -69,7 +69,8 @@ static ts_status *err(vctx *c, ts_status_code code, ts_loc l, const char *fmt,
   return st;
 }
 
-/* ---- scopes --------------------------------------------------------------------
+/* ---- scopes
+ * --------------------------------------------------------------------
  */
 
 static size_t var_mark(vctx *c) { return c->var_stack.len; }
@@ -84,12 +85,12 @@ static void buf_pop_to(vctx *c, size_t mark) {
 }
 
 static ts_status *def_var(vctx *c, ts_var *v, var_kind k, ts_loc l) {
-  if (!v) return NULL;
+  if (!v)
+    return NULL;
   var_kind old = (var_kind)(uintptr_t)ts_ptrmap_get(&c->vars, v);
   if (old) {
     if (old == VK_LOOP || k == VK_LOOP)
-      return err(c, TS_ERR_NAME, l, "loop variable '%s' is redefined",
-                 v->name);
+      return err(c, TS_ERR_NAME, l, "loop variable '%s' is redefined", v->name);
     return err(c, TS_ERR_NAME, l, "variable '%s' is redefined", v->name);
   }
   ts_ptrmap_put(&c->vars, v, (void *)(uintptr_t)k);
@@ -114,7 +115,8 @@ static void def_buffer(vctx *c, ts_buffer *b) {
 }
 
 static bool def_sym_fn(const ts_expr *e, void *ctx) {
-  if (e->kind == TS_E_VAR) def_var_soft(ctx, e->u.var);
+  if (e->kind == TS_E_VAR)
+    def_var_soft(ctx, e->u.var);
   return true;
 }
 
@@ -125,26 +127,30 @@ static void def_syms(vctx *c, const ts_expr *e) {
 }
 
 static void def_buffer_syms(vctx *c, const ts_buffer *b) {
-  for (int i = 0; i < b->ndim; i++) def_syms(c, b->shape[i]);
-  for (int i = 0; b->strides && i < b->ndim; i++) def_syms(c, b->strides[i]);
+  for (int i = 0; i < b->ndim; i++)
+    def_syms(c, b->shape[i]);
+  for (int i = 0; b->strides && i < b->ndim; i++)
+    def_syms(c, b->strides[i]);
   def_syms(c, b->elem_offset);
   def_var_soft(c, b->data);
 }
 
-/* ---- TensorIR expressions ------------------------------------------------------
+/* ---- TensorIR expressions
+ * ------------------------------------------------------
  */
 
 static ts_status *check_expr(vctx *c, const ts_expr *e, ts_loc l);
 
 static ts_status *check_buffer_use(vctx *c, const ts_buffer *b, ts_loc l) {
-  if (!b) return err(c, TS_ERR_INTERNAL, l, "access to a NULL buffer");
+  if (!b)
+    return err(c, TS_ERR_INTERNAL, l, "access to a NULL buffer");
   if (!ts_ptrmap_has(&c->bufs, b))
     return err(c, TS_ERR_NAME, l, "undefined buffer '%s'", b->name);
   return NULL;
 }
 
-static ts_status *check_access(vctx *c, const ts_buffer *b,
-                               ts_expr *const *idx, int n, ts_loc l) {
+static ts_status *check_access(vctx *c, const ts_buffer *b, ts_expr *const *idx,
+                               int n, ts_loc l) {
   char db[32];
   TS_RETURN_IF_ERROR(check_buffer_use(c, b, l));
   if (n != b->ndim)
@@ -164,32 +170,36 @@ static ts_status *check_access(vctx *c, const ts_buffer *b,
 
 static ts_status *check_expr(vctx *c, const ts_expr *e, ts_loc l) {
   char d1[32], d2[32];
-  if (!e) return NULL;
-  if (e->loc.line > 0) l = e->loc;
+  if (!e)
+    return NULL;
+  if (e->loc.line > 0)
+    l = e->loc;
   switch (e->kind) {
   case TS_E_INT:
   case TS_E_FLOAT:
-  case TS_E_STR: return NULL;
+  case TS_E_STR:
+    return NULL;
   case TS_E_VAR: {
     ts_var *v = e->u.var;
-    if (ts_ptrmap_has(&c->vars, v)) return NULL;
+    if (ts_ptrmap_has(&c->vars, v))
+      return NULL;
     const ts_block *owner = ts_ptrmap_get(&c->iter_owner, v);
     if (owner)
       return err(c, TS_ERR_NAME, l,
-                 "iteration variable '%s' used outside its block '%s'",
-                 v->name, owner->name);
+                 "iteration variable '%s' used outside its block '%s'", v->name,
+                 owner->name);
     return err(c, TS_ERR_NAME, l, "undefined variable '%s'", v->name);
   }
   case TS_E_NOT:
   case TS_E_CAST:
-  case TS_E_BROADCAST: return check_expr(c, e->u.unary.a, l);
+  case TS_E_BROADCAST:
+    return check_expr(c, e->u.unary.a, l);
   case TS_E_SELECT:
     TS_RETURN_IF_ERROR(check_expr(c, e->u.select.cond, l));
     TS_RETURN_IF_ERROR(check_expr(c, e->u.select.t, l));
     return check_expr(c, e->u.select.f, l);
   case TS_E_LOAD:
-    return check_access(c, e->u.load.buffer, e->u.load.indices, e->u.load.n,
-                        l);
+    return check_access(c, e->u.load.buffer, e->u.load.indices, e->u.load.n, l);
   case TS_E_CALL: {
     int ar = ts_intrin_arity(e->u.call.op);
     if (ar >= 0 && ar != e->u.call.n)
@@ -225,7 +235,8 @@ static ts_status *check_expr(vctx *c, const ts_expr *e, ts_loc l) {
   }
 }
 
-/* ---- TensorIR statements -------------------------------------------------------
+/* ---- TensorIR statements
+ * -------------------------------------------------------
  */
 
 static ts_status *check_stmt(vctx *c, const ts_stmt *s);
@@ -268,7 +279,8 @@ static ts_status *check_realize(vctx *c, const ts_stmt *s) {
   for (int i = 0; i < b->n_iter_vars && !st; i++) {
     ts_var *v = b->iter_vars[i].var;
     st = def_var(c, v, VK_ITER, v && v->loc.line ? v->loc : l);
-    if (v) ts_ptrmap_put(&c->iter_owner, v, (void *)b);
+    if (v)
+      ts_ptrmap_put(&c->iter_owner, v, (void *)b);
   }
   for (int i = 0; i < b->n_alloc_buffers && !st; i++) {
     ts_buffer *ab = b->alloc_buffers[i];
@@ -285,8 +297,10 @@ static ts_status *check_realize(vctx *c, const ts_stmt *s) {
     st = check_region(c, &b->reads[i], l);
   for (int i = 0; i < b->n_writes && !st; i++)
     st = check_region(c, &b->writes[i], l);
-  if (!st) st = check_stmt(c, b->init);
-  if (!st) st = check_stmt(c, b->body);
+  if (!st)
+    st = check_stmt(c, b->init);
+  if (!st)
+    st = check_stmt(c, b->body);
   var_pop_to(c, vm);
   buf_pop_to(c, bm);
   return st;
@@ -294,7 +308,8 @@ static ts_status *check_realize(vctx *c, const ts_stmt *s) {
 
 static ts_status *check_stmt(vctx *c, const ts_stmt *s) {
   char d1[32], d2[32];
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   ts_loc l = at(c, s->loc);
   switch (s->kind) {
   case TS_S_SEQ:
@@ -310,16 +325,15 @@ static ts_status *check_stmt(vctx *c, const ts_stmt *s) {
     var_pop_to(c, mark);
     return st;
   }
-  case TS_S_BLOCK_REALIZE: return check_realize(c, s);
+  case TS_S_BLOCK_REALIZE:
+    return check_realize(c, s);
   case TS_S_STORE: {
     const ts_buffer *b = s->u.store.buffer;
-    TS_RETURN_IF_ERROR(
-        check_access(c, b, s->u.store.indices, s->u.store.n, l));
+    TS_RETURN_IF_ERROR(check_access(c, b, s->u.store.indices, s->u.store.n, l));
     TS_RETURN_IF_ERROR(check_expr(c, s->u.store.value, l));
     ts_dtype vt = s->u.store.value->dtype;
     if (vt.code != b->dtype.code || vt.bits != b->dtype.bits)
-      return err(c, TS_ERR_TYPE, l,
-                 "cannot store %s value into %s buffer '%s'",
+      return err(c, TS_ERR_TYPE, l, "cannot store %s value into %s buffer '%s'",
                  ts_dtype_str(vt, d1), ts_dtype_str(b->dtype, d2), b->name);
     return NULL;
   }
@@ -335,7 +349,8 @@ static ts_status *check_stmt(vctx *c, const ts_stmt *s) {
     var_pop_to(c, mark);
     return st;
   }
-  case TS_S_EVALUATE: return check_expr(c, s->u.eval.value, l);
+  case TS_S_EVALUATE:
+    return check_expr(c, s->u.eval.value, l);
   case TS_S_ALLOCATE: {
     const ts_buffer *ab = s->u.alloc.buffer;
     for (int j = 0; j < ab->ndim; j++)
@@ -379,7 +394,8 @@ static ts_status *check_primfunc(vctx *c, const ts_primfunc *f) {
   return st;
 }
 
-/* ---- graph functions -------------------------------------------------------------
+/* ---- graph functions
+ * -------------------------------------------------------------
  */
 
 static ts_sinfo *object_sinfo(vctx *c) {
@@ -390,11 +406,13 @@ static ts_sinfo *object_sinfo(vctx *c) {
 static bool sinfo_conflict(const ts_sinfo *ann, const ts_sinfo *val) {
   if (!ann || !val || ann->kind == TS_SI_OBJECT || val->kind == TS_SI_OBJECT)
     return false;
-  if (ann->kind != val->kind) return true;
+  if (ann->kind != val->kind)
+    return true;
   switch (ann->kind) {
   case TS_SI_TENSOR: {
     int na = ann->u.tensor.ndim, nv = val->u.tensor.ndim;
-    if (na >= 0 && nv >= 0 && na != nv) return true;
+    if (na >= 0 && nv >= 0 && na != nv)
+      return true;
     ts_dtype da = ann->u.tensor.dtype, dv = val->u.tensor.dtype;
     if (da.code != TS_VOID && dv.code != TS_VOID && !ts_dtype_eq(da, dv))
       return true;
@@ -410,7 +428,8 @@ static bool sinfo_conflict(const ts_sinfo *ann, const ts_sinfo *val) {
   }
   case TS_SI_SHAPE: {
     int na = ann->u.shape.ndim, nv = val->u.shape.ndim;
-    if (na >= 0 && nv >= 0 && na != nv) return true;
+    if (na >= 0 && nv >= 0 && na != nv)
+      return true;
     if (ann->u.shape.values && val->u.shape.values && na == nv) {
       for (int i = 0; i < na; i++) {
         int64_t x, y;
@@ -421,14 +440,17 @@ static bool sinfo_conflict(const ts_sinfo *ann, const ts_sinfo *val) {
     }
     return false;
   }
-  case TS_SI_PRIM: return !ts_dtype_eq(ann->u.prim.dtype, val->u.prim.dtype);
+  case TS_SI_PRIM:
+    return !ts_dtype_eq(ann->u.prim.dtype, val->u.prim.dtype);
   case TS_SI_TUPLE:
-    if (ann->u.tuple.n != val->u.tuple.n) return true;
+    if (ann->u.tuple.n != val->u.tuple.n)
+      return true;
     for (int i = 0; i < ann->u.tuple.n; i++)
       if (sinfo_conflict(ann->u.tuple.fields[i], val->u.tuple.fields[i]))
         return true;
     return false;
-  default: return false;
+  default:
+    return false;
   }
 }
 
@@ -446,9 +468,11 @@ static ts_status *conflict_error(vctx *c, ts_loc l, const char *what,
 
 /* Symbolic variables used in struct info must be defined. */
 static ts_status *check_sinfo_uses(vctx *c, const ts_sinfo *s, ts_loc l) {
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   switch (s->kind) {
-  case TS_SI_PRIM: return check_expr(c, s->u.prim.value, l);
+  case TS_SI_PRIM:
+    return check_expr(c, s->u.prim.value, l);
   case TS_SI_SHAPE:
     for (int i = 0; s->u.shape.values && i < s->u.shape.ndim; i++)
       TS_RETURN_IF_ERROR(check_expr(c, s->u.shape.values[i], l));
@@ -461,16 +485,20 @@ static ts_status *check_sinfo_uses(vctx *c, const ts_sinfo *s, ts_loc l) {
     for (int i = 0; i < s->u.tuple.n; i++)
       TS_RETURN_IF_ERROR(check_sinfo_uses(c, s->u.tuple.fields[i], l));
     return NULL;
-  default: return NULL;
+  default:
+    return NULL;
   }
 }
 
 /* Symbolic variables in a definition position (parameters, match_cast,
  * annotations) are defined by their first occurrence. */
 static void def_sinfo_syms(vctx *c, const ts_sinfo *s) {
-  if (!s) return;
+  if (!s)
+    return;
   switch (s->kind) {
-  case TS_SI_PRIM: def_syms(c, s->u.prim.value); break;
+  case TS_SI_PRIM:
+    def_syms(c, s->u.prim.value);
+    break;
   case TS_SI_SHAPE:
     for (int i = 0; s->u.shape.values && i < s->u.shape.ndim; i++)
       def_syms(c, s->u.shape.values[i]);
@@ -483,7 +511,8 @@ static void def_sinfo_syms(vctx *c, const ts_sinfo *s) {
     for (int i = 0; i < s->u.tuple.n; i++)
       def_sinfo_syms(c, s->u.tuple.fields[i]);
     break;
-  default: break;
+  default:
+    break;
   }
 }
 
@@ -492,7 +521,8 @@ static ts_status *check_gexpr(vctx *c, const ts_gexpr *e, ts_loc l,
 
 static ts_status *check_call_tir(vctx *c, const ts_gexpr *e, ts_loc l) {
   const ts_gexpr *callee = e->u.call.n_args > 0 ? e->u.call.args[0] : NULL;
-  if (!callee || callee->kind != TS_G_GLOBAL) return NULL;
+  if (!callee || callee->kind != TS_G_GLOBAL)
+    return NULL;
   const char *name = callee->u.global_name;
   ts_func *f = ts_module_lookup(c->m, name);
   if (!f)
@@ -514,7 +544,8 @@ static ts_status *check_call_tir(vctx *c, const ts_gexpr *e, ts_loc l) {
     n_out = e->u.call.sinfo_args[0]->u.tuple.n;
   else
     n_out = e->u.call.n_sinfo_args;
-  for (int i = 0; i < pf->n_params; i++) n_buf += pf->params[i].buffer != NULL;
+  for (int i = 0; i < pf->n_params; i++)
+    n_buf += pf->params[i].buffer != NULL;
   if (n_in + n_out + n_sym != pf->n_params && n_in + n_out != n_buf)
     return err(c, TS_ERR_TYPE, l,
                "call_tir: function '%s' has %d parameter%s but is called with "
@@ -552,9 +583,10 @@ static ts_status *check_call(vctx *c, const ts_gexpr *e, ts_loc l,
     cl->u.call.args =
         ts_arena_array(c->scratch, n > 0 ? (size_t)n : 1, sizeof(ts_gexpr *));
     for (int i = 0; i < n; i++) {
-      ts_gexpr *a = ts_arena_memdup(c->scratch, e->u.call.args[i],
-                                    sizeof(ts_gexpr));
-      if (!a->sinfo) a->sinfo = arg_si[i];
+      ts_gexpr *a =
+          ts_arena_memdup(c->scratch, e->u.call.args[i], sizeof(ts_gexpr));
+      if (!a->sinfo)
+        a->sinfo = arg_si[i];
       cl->u.call.args[i] = a;
     }
     ts_sinfo *si = NULL;
@@ -591,10 +623,13 @@ static ts_status *check_call(vctx *c, const ts_gexpr *e, ts_loc l,
 static ts_status *check_gexpr(vctx *c, const ts_gexpr *e, ts_loc l,
                               ts_sinfo **out) {
   ts_sinfo *dummy;
-  if (!out) out = &dummy;
+  if (!out)
+    out = &dummy;
   *out = NULL;
-  if (!e) return err(c, TS_ERR_INTERNAL, l, "missing expression");
-  if (e->loc.line > 0) l = e->loc;
+  if (!e)
+    return err(c, TS_ERR_INTERNAL, l, "missing expression");
+  if (e->loc.line > 0)
+    l = e->loc;
   switch (e->kind) {
   case TS_G_VAR: {
     const ts_gvar *v = e->u.var;
@@ -624,9 +659,9 @@ static ts_status *check_gexpr(vctx *c, const ts_gexpr *e, ts_loc l,
   case TS_G_TUPLE: {
     ts_sinfo *t = ts_sinfo_new(c->scratch, TS_SI_TUPLE);
     t->u.tuple.n = e->u.tuple.n;
-    t->u.tuple.fields = ts_arena_array(
-        c->scratch, e->u.tuple.n > 0 ? (size_t)e->u.tuple.n : 1,
-        sizeof(ts_sinfo *));
+    t->u.tuple.fields =
+        ts_arena_array(c->scratch, e->u.tuple.n > 0 ? (size_t)e->u.tuple.n : 1,
+                       sizeof(ts_sinfo *));
     for (int i = 0; i < e->u.tuple.n; i++)
       TS_RETURN_IF_ERROR(
           check_gexpr(c, e->u.tuple.fields[i], l, &t->u.tuple.fields[i]));
@@ -648,7 +683,8 @@ static ts_status *check_gexpr(vctx *c, const ts_gexpr *e, ts_loc l,
     }
     return NULL;
   }
-  case TS_G_CALL: return check_call(c, e, l, out);
+  case TS_G_CALL:
+    return check_call(c, e, l, out);
   case TS_G_SHAPE: {
     for (int i = 0; i < e->u.shape.n; i++)
       TS_RETURN_IF_ERROR(check_expr(c, e->u.shape.values[i], l));
@@ -674,13 +710,16 @@ static ts_status *check_gexpr(vctx *c, const ts_gexpr *e, ts_loc l,
     return NULL;
   case TS_G_STR:
   case TS_G_DTYPE:
-  case TS_G_EXTERN: *out = e->sinfo ? e->sinfo : object_sinfo(c); return NULL;
+  case TS_G_EXTERN:
+    *out = e->sinfo ? e->sinfo : object_sinfo(c);
+    return NULL;
   }
   return NULL;
 }
 
 static void def_gvar(vctx *c, const ts_gvar *v) {
-  if (v) ts_ptrmap_put(&c->gvars, v, (void *)v);
+  if (v)
+    ts_ptrmap_put(&c->gvars, v, (void *)v);
 }
 
 static ts_status *check_binding_block(vctx *c, const ts_binding_block *bb) {
@@ -690,7 +729,8 @@ static ts_status *check_binding_block(vctx *c, const ts_binding_block *bb) {
     ts_sinfo *vs = NULL;
     TS_RETURN_IF_ERROR(check_gexpr(c, b->value, l, &vs));
     const ts_gvar *v = b->var;
-    if (!v) return err(c, TS_ERR_INTERNAL, l, "binding without a variable");
+    if (!v)
+      return err(c, TS_ERR_INTERNAL, l, "binding without a variable");
     if (v->is_dataflow && !bb->is_dataflow)
       return err(c, TS_ERR_NAME, l,
                  "dataflow variable '%s' defined outside a dataflow block",
@@ -701,19 +741,21 @@ static ts_status *check_binding_block(vctx *c, const ts_binding_block *bb) {
       def_sinfo_syms(c, b->match_sinfo);
     } else if (v->sinfo) {
       if (sinfo_conflict(v->sinfo, vs))
-        return conflict_error(c, l, ts_arena_printf(c->scratch, "binding '%s'",
-                                                    v->name),
-                              v->sinfo, vs);
+        return conflict_error(
+            c, l, ts_arena_printf(c->scratch, "binding '%s'", v->name),
+            v->sinfo, vs);
     }
     def_sinfo_syms(c, v->sinfo);
     def_gvar(c, v);
   }
-  if (!bb->is_dataflow) return NULL;
+  if (!bb->is_dataflow)
+    return NULL;
   ts_ptrmap outs = {0};
   for (int i = 0; i < bb->n_outputs; i++) {
     const ts_gvar *o = bb->outputs[i];
     bool found = false;
-    for (int j = 0; j < bb->n && !found; j++) found = bb->bindings[j].var == o;
+    for (int j = 0; j < bb->n && !found; j++)
+      found = bb->bindings[j].var == o;
     if (!found) {
       ts_ptrmap_free(&outs);
       return err(c, TS_ERR_NAME, bb->loc,
@@ -759,7 +801,8 @@ static ts_status *check_gfunc(vctx *c, const ts_gfunc *f) {
   return st;
 }
 
-/* ---- entry point -------------------------------------------------------------------
+/* ---- entry point
+ * -------------------------------------------------------------------
  */
 
 ts_status *ts_module_verify(ts_module *m) {
@@ -773,8 +816,10 @@ ts_status *ts_module_verify(ts_module *m) {
       st = check_gfunc(&c, f->u.graph);
   }
   for (int i = 0; i < m->n_intrins && !st; i++) {
-    if (m->intrins[i].desc) st = check_primfunc(&c, m->intrins[i].desc);
-    if (!st && m->intrins[i].impl) st = check_primfunc(&c, m->intrins[i].impl);
+    if (m->intrins[i].desc)
+      st = check_primfunc(&c, m->intrins[i].desc);
+    if (!st && m->intrins[i].impl)
+      st = check_primfunc(&c, m->intrins[i].impl);
   }
   ts_ptrmap_free(&c.vars);
   ts_ptrmap_free(&c.iter_owner);

@@ -31,14 +31,14 @@
 #include "ops/ops.h"
 
 typedef struct mm_opts {
-  int64_t n;             /* buffer sizes (default 128) */
-  int64_t k_extent;      /* extent of loop k (default n) */
-  double init;           /* init constant (default 0.0) */
-  ts_dtype y_dtype;      /* dtype of Y (default float32) */
-  const char *y_block;   /* name of the update block (default "Y") */
-  ts_iter_type vk_type;  /* iter type of vk (default R) */
-  const char *prefix;    /* prefix for variable names (renaming tests) */
-  int relu_op;           /* op of lv1 (default TS_OP_RELU) */
+  int64_t n;            /* buffer sizes (default 128) */
+  int64_t k_extent;     /* extent of loop k (default n) */
+  double init;          /* init constant (default 0.0) */
+  ts_dtype y_dtype;     /* dtype of Y (default float32) */
+  const char *y_block;  /* name of the update block (default "Y") */
+  ts_iter_type vk_type; /* iter type of vk (default R) */
+  const char *prefix;   /* prefix for variable names (renaming tests) */
+  int relu_op;          /* op of lv1 (default TS_OP_RELU) */
   /* pointers to built nodes, for tests that poke at them */
   ts_block *out_y_block, *out_c_block;
   ts_stmt *out_y_store;
@@ -58,13 +58,17 @@ static inline mm_opts mm_defaults(void) {
   return o;
 }
 
-static inline const char *tu_name(ts_arena *a, const mm_opts *o, const char *n) {
+static inline const char *tu_name(ts_arena *a, const mm_opts *o,
+                                  const char *n) {
   return ts_arena_printf(a, "%s%s", o->prefix, n);
 }
 
-static inline ts_expr *tu_i32(ts_arena *a, int64_t v) { return ts_int(a, TS_I32, v); }
+static inline ts_expr *tu_i32(ts_arena *a, int64_t v) {
+  return ts_int(a, TS_I32, v);
+}
 
-static inline ts_stmt *tu_for(ts_arena *a, ts_var *v, int64_t extent, ts_stmt *body) {
+static inline ts_stmt *tu_for(ts_arena *a, ts_var *v, int64_t extent,
+                              ts_stmt *body) {
   ts_stmt *s = ts_stmt_new(a, TS_S_FOR, (ts_loc){0});
   s->u.for_.var = v;
   s->u.for_.min = tu_i32(a, 0);
@@ -75,7 +79,7 @@ static inline ts_stmt *tu_for(ts_arena *a, ts_var *v, int64_t extent, ts_stmt *b
 }
 
 static inline ts_stmt *tu_store(ts_arena *a, ts_buffer *b, ts_expr **idx, int n,
-                         ts_expr *value) {
+                                ts_expr *value) {
   ts_stmt *s = ts_stmt_new(a, TS_S_STORE, (ts_loc){0});
   s->u.store.buffer = b;
   s->u.store.indices = ts_arena_memdup(a, idx, (size_t)n * sizeof(ts_expr *));
@@ -90,14 +94,15 @@ static inline ts_stmt *tu_realize(ts_arena *a, ts_block *blk, ts_expr **vals) {
   s->u.realize.block = blk;
   s->u.realize.iter_values =
       blk->n_iter_vars
-          ? ts_arena_memdup(a, vals, (size_t)blk->n_iter_vars * sizeof(ts_expr *))
+          ? ts_arena_memdup(a, vals,
+                            (size_t)blk->n_iter_vars * sizeof(ts_expr *))
           : NULL;
   return s;
 }
 
 static inline ts_block *tu_block(ts_arena *a, const char *name, ts_var **ivs,
-                          const ts_iter_type *types, const int64_t *extents,
-                          int n) {
+                                 const ts_iter_type *types,
+                                 const int64_t *extents, int n) {
   ts_block *b = ts_arena_alloc(a, sizeof(*b));
   b->name = ts_arena_strdup(a, name);
   b->n_iter_vars = n;
@@ -112,7 +117,7 @@ static inline ts_block *tu_block(ts_arena *a, const char *name, ts_var **ivs,
 }
 
 static inline ts_buffer *tu_buf2(ts_arena *a, const char *name, ts_dtype t,
-                          int64_t n) {
+                                 int64_t n) {
   ts_expr *shape[2] = {tu_i32(a, n), tu_i32(a, n)};
   return ts_buffer_new(a, name, t, 2, shape);
 }
@@ -152,16 +157,17 @@ static inline ts_primfunc *build_mm_relu(ts_arena *a, mm_opts *o) {
   ts_expr *aik[2] = {ts_varref(a, vi), ts_varref(a, vk)};
   ts_expr *bkj[2] = {ts_varref(a, vk), ts_varref(a, vj)};
   by->init = tu_store(a, Y, yij, 2, ts_float(a, o->y_dtype, o->init));
-  ts_expr *prod = ts_binary(a, TS_E_MUL, ts_load(a, A, aik, 2),
-                            ts_load(a, B, bkj, 2));
-  if (!ts_dtype_eq(o->y_dtype, TS_F32)) prod = ts_cast(a, o->y_dtype, prod);
+  ts_expr *prod =
+      ts_binary(a, TS_E_MUL, ts_load(a, A, aik, 2), ts_load(a, B, bkj, 2));
+  if (!ts_dtype_eq(o->y_dtype, TS_F32))
+    prod = ts_cast(a, o->y_dtype, prod);
   by->body = tu_store(a, Y, yij, 2,
                       ts_binary(a, TS_E_ADD, ts_load(a, Y, yij, 2), prod));
   o->out_y_store = by->body;
   ts_expr *vals[3] = {ts_varref(a, i), ts_varref(a, j), ts_varref(a, k)};
-  ts_stmt *loops_y =
-      tu_for(a, i, n,
-             tu_for(a, j, n, tu_for(a, k, o->k_extent, tu_realize(a, by, vals))));
+  ts_stmt *loops_y = tu_for(
+      a, i, n,
+      tu_for(a, j, n, tu_for(a, k, o->k_extent, tu_realize(a, by, vals))));
 
   /* block C */
   ts_var *i2 = ts_var_new(a, tu_name(a, o, "i"), TS_I32, nl);
@@ -174,11 +180,13 @@ static inline ts_primfunc *build_mm_relu(ts_arena *a, mm_opts *o) {
   ts_block *bc = tu_block(a, "C", civs, ctypes, cexts, 2);
   ts_expr *cij[2] = {ts_varref(a, ci), ts_varref(a, cj)};
   ts_expr *yv = ts_load(a, Y, cij, 2);
-  if (!ts_dtype_eq(o->y_dtype, TS_F32)) yv = ts_cast(a, TS_F32, yv);
+  if (!ts_dtype_eq(o->y_dtype, TS_F32))
+    yv = ts_cast(a, TS_F32, yv);
   bc->body = tu_store(a, C, cij, 2,
                       ts_binary(a, TS_E_MAX, yv, ts_float(a, TS_F32, 0.0)));
   ts_expr *cvals[2] = {ts_varref(a, i2), ts_varref(a, j2)};
-  ts_stmt *loops_c = tu_for(a, i2, n, tu_for(a, j2, n, tu_realize(a, bc, cvals)));
+  ts_stmt *loops_c =
+      tu_for(a, i2, n, tu_for(a, j2, n, tu_realize(a, bc, cvals)));
 
   /* root */
   ts_block *root = tu_block(a, "root", NULL, NULL, NULL, 0);
@@ -199,13 +207,14 @@ static inline ts_primfunc *build_mm_relu(ts_arena *a, mm_opts *o) {
   return f;
 }
 
-static inline ts_sinfo *tu_tensor2(ts_arena *a, int64_t n0, int64_t n1, ts_dtype t) {
+static inline ts_sinfo *tu_tensor2(ts_arena *a, int64_t n0, int64_t n1,
+                                   ts_dtype t) {
   ts_expr *shape[2] = {ts_int(a, TS_I64, n0), ts_int(a, TS_I64, n1)};
   return ts_sinfo_tensor(a, shape, 2, t);
 }
 
 static inline ts_gvar *tu_gvar(ts_arena *a, const char *name, ts_sinfo *si,
-                        bool dataflow) {
+                               bool dataflow) {
   ts_gvar *v = ts_arena_alloc(a, sizeof(*v));
   v->name = ts_arena_strdup(a, name);
   v->sinfo = si;
@@ -229,8 +238,8 @@ static inline ts_gexpr *tu_opcall(ts_arena *a, int op, ts_gexpr **args, int n) {
 }
 
 /* R.call_tir(cls.<callee>, (args...), out_sinfo=out) */
-static inline ts_gexpr *tu_call_tir(ts_arena *a, const char *callee, ts_gexpr **args,
-                             int n, ts_sinfo *out) {
+static inline ts_gexpr *tu_call_tir(ts_arena *a, const char *callee,
+                                    ts_gexpr **args, int n, ts_sinfo *out) {
   ts_gexpr *g = ts_gexpr_new(a, TS_G_GLOBAL, (ts_loc){0});
   g->u.global_name = ts_arena_strdup(a, callee);
   ts_gexpr *t = ts_gexpr_new(a, TS_G_TUPLE, (ts_loc){0});
@@ -249,8 +258,10 @@ static inline ts_gfunc *build_main(ts_arena *a, mm_opts *o) {
   ts_gfunc *f = ts_arena_alloc(a, sizeof(*f));
   f->name = "main";
   f->is_pure = true;
-  ts_gvar *x = tu_gvar(a, tu_name(a, o, "x"), tu_tensor2(a, n, n, TS_F32), false);
-  ts_gvar *w = tu_gvar(a, tu_name(a, o, "w"), tu_tensor2(a, n, n, TS_F32), false);
+  ts_gvar *x =
+      tu_gvar(a, tu_name(a, o, "x"), tu_tensor2(a, n, n, TS_F32), false);
+  ts_gvar *w =
+      tu_gvar(a, tu_name(a, o, "w"), tu_tensor2(a, n, n, TS_F32), false);
   f->n_params = 2;
   f->params = ts_arena_array(a, 2, sizeof(ts_gvar *));
   f->params[0] = x;
@@ -307,7 +318,8 @@ static inline char *tu_region_str(const ts_region *r) {
   ts_strbuf sb = {0};
   ts_strbuf_printf(&sb, "%s[", r->buffer->name);
   for (int i = 0; i < r->n; i++) {
-    if (i) ts_strbuf_append(&sb, ", ");
+    if (i)
+      ts_strbuf_append(&sb, ", ");
     int64_t ext;
     ts_expr_print(&sb, r->ranges[i].min);
     if (!(ts_expr_is_const_int(r->ranges[i].extent, &ext) && ext == 1)) {
@@ -325,7 +337,8 @@ static inline char *tu_regions_str(const ts_region *rs, int n) {
   ts_strbuf_append(&sb, "");
   for (int i = 0; i < n; i++) {
     char *s = tu_region_str(&rs[i]);
-    if (i) ts_strbuf_append(&sb, "; ");
+    if (i)
+      ts_strbuf_append(&sb, "; ");
     ts_strbuf_append(&sb, s);
     free(s);
   }

@@ -80,8 +80,7 @@ TEST(diffs) {
               __LINE__);
   o = mm_defaults();
   o.k_extent = 64;
-  expect_diff(o, "function 'mm_relu': reads 'A': dim 1 extent: 128 vs 64",
-              __LINE__);
+  expect_diff(o, "function 'mm_relu': loop 'k': extent: 128 vs 64", __LINE__);
   o = mm_defaults();
   o.y_block = "Y_update";
   expect_diff(o, "function 'mm_relu': block name 'Y' vs 'Y_update'", __LINE__);

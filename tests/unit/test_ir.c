@@ -14,12 +14,13 @@ TEST(module_table) {
   CHECK(ts_module_gfunc(m, "main") != NULL);
   CHECK(ts_module_primfunc(m, "main") == NULL);
   CHECK(ts_module_lookup(m, "nope") == NULL);
-  ts_func dup = {.kind = TS_FUNC_EXTERN, .name = "main",
-                 .u.extern_name = "env.x"};
+  ts_func dup = {
+      .kind = TS_FUNC_EXTERN, .name = "main", .u.extern_name = "env.x"};
   ts_loc l = {"f.py", 3, 5};
   ts_status *st = ts_module_add(m, dup, l);
   REQUIRE(st);
-  CHECK_EQ_STR(ts_status_message(st), "f.py:3:5: function 'main' is already defined");
+  CHECK_EQ_STR(ts_status_message(st),
+               "f.py:3:5: function 'main' is already defined");
   ts_status_free(st);
   ts_module_set(m, dup);
   CHECK_EQ_INT(m->n_funcs, 2);
@@ -91,16 +92,21 @@ TEST(intrinsics) {
 TEST(ptrmap) {
   ts_ptrmap m = {0};
   int keys[1000];
-  for (int i = 0; i < 1000; i++) ts_ptrmap_put(&m, &keys[i], &keys[999 - i]);
+  for (int i = 0; i < 1000; i++)
+    ts_ptrmap_put(&m, &keys[i], &keys[999 - i]);
   CHECK_EQ_INT(m.len, 1000);
-  for (int i = 0; i < 1000; i++) CHECK(ts_ptrmap_get(&m, &keys[i]) == &keys[999 - i]);
-  for (int i = 0; i < 1000; i += 2) ts_ptrmap_remove(&m, &keys[i]);
+  for (int i = 0; i < 1000; i++)
+    CHECK(ts_ptrmap_get(&m, &keys[i]) == &keys[999 - i]);
+  for (int i = 0; i < 1000; i += 2)
+    ts_ptrmap_remove(&m, &keys[i]);
   CHECK_EQ_INT(m.len, 500);
   int bad = 0;
   for (int i = 0; i < 1000; i++) {
     bool has = ts_ptrmap_has(&m, &keys[i]);
-    if (has != (i % 2 == 1)) bad++;
-    if (has && ts_ptrmap_get(&m, &keys[i]) != &keys[999 - i]) bad++;
+    if (has != (i % 2 == 1))
+      bad++;
+    if (has && ts_ptrmap_get(&m, &keys[i]) != &keys[999 - i])
+      bad++;
   }
   CHECK_EQ_INT(bad, 0);
   ts_ptrmap_put(&m, &keys[0], NULL);
@@ -156,7 +162,9 @@ TEST(simplify_and_substitute) {
   CHECK(ts_expr_substitute(a, unrelated, &vm) == unrelated);
   /* x -> 0 folds */
   ts_ptrmap_put(&vm, x, I(0));
-  CHECK_EXPR(ts_expr_substitute(a, B(ADD, B(MUL, X, I(8)), ts_varref(a, y)), &vm), "y");
+  CHECK_EXPR(
+      ts_expr_substitute(a, B(ADD, B(MUL, X, I(8)), ts_varref(a, y)), &vm),
+      "y");
   ts_ptrmap_free(&vm);
 #undef I
 #undef B
@@ -164,12 +172,14 @@ TEST(simplify_and_substitute) {
 }
 
 static bool count_loads(const ts_expr *e, void *ctx) {
-  if (e->kind == TS_E_LOAD) (*(int *)ctx)++;
+  if (e->kind == TS_E_LOAD)
+    (*(int *)ctx)++;
   return true;
 }
 
 static bool count_fors(const ts_stmt *s, void *ctx) {
-  if (s->kind == TS_S_FOR) ((int *)ctx)[1]++;
+  if (s->kind == TS_S_FOR)
+    ((int *)ctx)[1]++;
   return true;
 }
 
@@ -194,7 +204,8 @@ TEST(visit_and_stmt_substitute) {
   CHECK(nroot->body->u.seq.stmts[1] ==
         f->body->u.realize.block->body->u.seq.stmts[1]);
   const ts_stmt *s = nroot->body->u.seq.stmts[0];
-  while (s->kind == TS_S_FOR) s = s->u.for_.body;
+  while (s->kind == TS_S_FOR)
+    s = s->u.for_.body;
   const ts_block *ny = s->u.realize.block;
   CHECK(ny->reads[1].buffer == A2);
   CHECK(ny->body->u.store.value->u.bin.b->u.bin.a->u.load.buffer == A2);
@@ -215,7 +226,8 @@ TEST(module_copy) {
   /* uses point to the copied definitions */
   const ts_block *root = pc->body->u.realize.block;
   const ts_stmt *s = root->body->u.seq.stmts[0];
-  while (s->kind == TS_S_FOR) s = s->u.for_.body;
+  while (s->kind == TS_S_FOR)
+    s = s->u.for_.body;
   const ts_block *by = s->u.realize.block;
   CHECK(by->body->u.store.buffer == root->alloc_buffers[0]);
   CHECK(by->reads[1].buffer == pc->params[0].buffer);
@@ -299,25 +311,28 @@ TEST(regions_inner_loops) {
   ts_block *b = tu_block(a, "S", ivs, ty, ex, 1);
   ts_expr *svi[1] = {ts_varref(a, vi)};
   ts_expr *avk[2] = {ts_varref(a, vi), ts_varref(a, k)};
-  ts_stmt *s1 = tu_for(
-      a, k, 128,
-      tu_store(a, S, svi, 1,
-               ts_binary(a, TS_E_ADD, ts_load(a, S, svi, 1), ts_load(a, A, avk, 2))));
-  ts_expr *tidx[1] = {ts_binary(
-      a, TS_E_ADD, ts_binary(a, TS_E_MUL, ts_varref(a, vi), ts_int(a, TS_I32, 4)),
-      ts_varref(a, t))};
+  ts_stmt *s1 = tu_for(a, k, 128,
+                       tu_store(a, S, svi, 1,
+                                ts_binary(a, TS_E_ADD, ts_load(a, S, svi, 1),
+                                          ts_load(a, A, avk, 2))));
+  ts_expr *tidx[1] = {
+      ts_binary(a, TS_E_ADD,
+                ts_binary(a, TS_E_MUL, ts_varref(a, vi), ts_int(a, TS_I32, 4)),
+                ts_varref(a, t))};
   ts_expr *aidx[2] = {
       ts_varref(a, vi),
       ts_binary(a, TS_E_ADD,
                 ts_binary(a, TS_E_MUL, ts_varref(a, t), ts_int(a, TS_I32, 2)),
                 ts_int(a, TS_I32, 1))};
-  ts_stmt *s2 = tu_for(a, t, 4, tu_store(a, T2, tidx, 1, ts_load(a, A, aidx, 2)));
+  ts_stmt *s2 =
+      tu_for(a, t, 4, tu_store(a, T2, tidx, 1, ts_load(a, A, aidx, 2)));
   ts_expr *zero[1] = {ts_int(a, TS_I32, 0)};
   ts_expr *a0[2] = {ts_varref(a, vi), ts_int(a, TS_I32, 0)};
   ts_stmt *s3 = tu_store(a, L, zero, 1, ts_load(a, A, a0, 2));
   ts_expr *didx[1] = {
       ts_binary(a, TS_E_FLOORMOD, ts_varref(a, k2), ts_int(a, TS_I32, 8))};
-  ts_stmt *s4 = tu_for(a, k2, 32, tu_store(a, D, didx, 1, ts_float(a, TS_F32, 1.0)));
+  ts_stmt *s4 =
+      tu_for(a, k2, 32, tu_store(a, D, didx, 1, ts_float(a, TS_F32, 1.0)));
   ts_stmt *all[4] = {s1, s2, s3, s4};
   b->body = ts_seq(a, all, 4);
   b->n_alloc_buffers = 1;

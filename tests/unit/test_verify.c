@@ -75,7 +75,8 @@ TEST(tir_violations) {
   {
     ts_primfunc *f = ts_module_primfunc(m, "mm_relu");
     ts_stmt *s = f->body->u.realize.block->body->u.seq.stmts[0];
-    while (s->kind == TS_S_FOR) s = s->u.for_.body;
+    while (s->kind == TS_S_FOR)
+      s = s->u.for_.body;
     s->u.realize.iter_values[2] = NULL;
   }
   EXPECT_ERROR(m, "block 'Y' has 3 iteration variables but 2 binding values");
@@ -109,7 +110,8 @@ TEST(tir_violations) {
     ts_expr *v = o.out_y_store->u.store.value;
     v->u.bin.b = ts_int(a, TS_I32, 1);
   }
-  EXPECT_ERROR(m, "binary operator '+' has operands of dtype float32 and int32");
+  EXPECT_ERROR(m,
+               "binary operator '+' has operands of dtype float32 and int32");
 
   /* 10. a let that rebinds a loop variable */
   m = fresh(&o);
