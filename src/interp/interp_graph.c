@@ -54,13 +54,19 @@ struct gval {
 
 static void gval_clear(gval *v) {
   switch (v->kind) {
-  case GV_TENSOR: ts_ndarray_release(v->u.t); break;
+  case GV_TENSOR:
+    ts_ndarray_release(v->u.t);
+    break;
   case GV_TUPLE:
-    for (int i = 0; i < v->u.tup.n; i++) gval_clear(&v->u.tup.items[i]);
+    for (int i = 0; i < v->u.tup.n; i++)
+      gval_clear(&v->u.tup.items[i]);
     free(v->u.tup.items);
     break;
-  case GV_SHAPE: free(v->u.shape.v); break;
-  default: break;
+  case GV_SHAPE:
+    free(v->u.shape.v);
+    break;
+  default:
+    break;
   }
   memset(v, 0, sizeof(*v));
 }
@@ -68,38 +74,53 @@ static void gval_clear(gval *v) {
 static gval gval_copy(const gval *v) {
   gval r = *v;
   switch (v->kind) {
-  case GV_TENSOR: ts_ndarray_retain(v->u.t); break;
+  case GV_TENSOR:
+    ts_ndarray_retain(v->u.t);
+    break;
   case GV_TUPLE:
-    r.u.tup.items = ts_xcalloc(v->u.tup.n ? (size_t)v->u.tup.n : 1, sizeof(gval));
+    r.u.tup.items =
+        ts_xcalloc(v->u.tup.n ? (size_t)v->u.tup.n : 1, sizeof(gval));
     for (int i = 0; i < v->u.tup.n; i++)
       r.u.tup.items[i] = gval_copy(&v->u.tup.items[i]);
     break;
   case GV_SHAPE:
-    r.u.shape.v = ts_xcalloc(v->u.shape.n ? (size_t)v->u.shape.n : 1, sizeof(int64_t));
+    r.u.shape.v =
+        ts_xcalloc(v->u.shape.n ? (size_t)v->u.shape.n : 1, sizeof(int64_t));
     if (v->u.shape.n)
       memcpy(r.u.shape.v, v->u.shape.v, (size_t)v->u.shape.n * sizeof(int64_t));
     break;
-  default: break;
+  default:
+    break;
   }
   return r;
 }
 
 static const char *gval_kind_name(const gval *v) {
   switch (v->kind) {
-  case GV_NONE: return "None";
-  case GV_TENSOR: return "a tensor";
-  case GV_TUPLE: return "a tuple";
-  case GV_SHAPE: return "a shape";
-  case GV_INT: return "an integer";
-  case GV_FLOAT: return "a float";
-  case GV_STR: return "a string";
-  case GV_DTYPE: return "a dtype";
-  case GV_FUNC: return "a function";
+  case GV_NONE:
+    return "None";
+  case GV_TENSOR:
+    return "a tensor";
+  case GV_TUPLE:
+    return "a tuple";
+  case GV_SHAPE:
+    return "a shape";
+  case GV_INT:
+    return "an integer";
+  case GV_FLOAT:
+    return "a float";
+  case GV_STR:
+    return "a string";
+  case GV_DTYPE:
+    return "a dtype";
+  case GV_FUNC:
+    return "a function";
   }
   return "?";
 }
 
-/* ---- interpreter state ---------------------------------------------------- */
+/* ---- interpreter state ----------------------------------------------------
+ */
 
 typedef struct gframe {
   ts_module *m;
@@ -113,7 +134,8 @@ static ts_status *run_gfunc(ts_module *m, ts_gfunc *f, const gval *inputs,
 
 static void frame_free(gframe *fr) {
   for (size_t i = 0; i < fr->env.cap; i++) {
-    if (!fr->env.keys[i]) continue;
+    if (!fr->env.keys[i])
+      continue;
     gval *v = fr->env.vals[i];
     gval_clear(v);
     free(v);
@@ -124,7 +146,8 @@ static void frame_free(gframe *fr) {
 
 static void frame_bind(gframe *fr, const ts_gvar *var, gval v) {
   gval *slot = ts_ptrmap_get(&fr->env, var);
-  if (slot) gval_clear(slot);
+  if (slot)
+    gval_clear(slot);
   else {
     slot = ts_xcalloc(1, sizeof(*slot));
     ts_ptrmap_put(&fr->env, var, slot);
@@ -132,7 +155,8 @@ static void frame_bind(gframe *fr, const ts_gvar *var, gval v) {
   *slot = v;
 }
 
-/* ---- struct info checks --------------------------------------------------- */
+/* ---- struct info checks ---------------------------------------------------
+ */
 
 /* Checks value v against sinfo s, binding symbolic variables.  Two passes
  * (see tsi_match_shape). */
@@ -140,10 +164,12 @@ static ts_status *check_sinfo(gframe *fr, const char *what, const char *earlier,
                               ts_loc loc, const ts_sinfo *s, const gval *v,
                               bool second) {
   char d1[32], d2[32];
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   switch (s->kind) {
   case TS_SI_OBJECT:
-  case TS_SI_FUNC: return NULL;
+  case TS_SI_FUNC:
+    return NULL;
   case TS_SI_TENSOR: {
     if (v->kind != GV_TENSOR)
       return ts_status_make(TS_ERR_TYPE, loc, "%s: expected a tensor, got %s",
@@ -151,14 +177,16 @@ static ts_status *check_sinfo(gframe *fr, const char *what, const char *earlier,
     const ts_ndarray *t = v->u.t;
     int nd = ts_ndarray_ndim(t);
     if (s->u.tensor.ndim >= 0 && s->u.tensor.ndim != nd)
-      return ts_status_make(TS_ERR_TYPE, loc, "%s: expected rank %d, got rank %d",
-                            what, s->u.tensor.ndim, nd);
+      return ts_status_make(TS_ERR_TYPE, loc,
+                            "%s: expected rank %d, got rank %d", what,
+                            s->u.tensor.ndim, nd);
     if (s->u.tensor.dtype.code != TS_VOID &&
         !ts_dtype_eq(s->u.tensor.dtype, ts_ndarray_dtype(t)))
       return ts_status_make(TS_ERR_TYPE, loc, "%s: expected %s, got %s", what,
                             ts_dtype_str(s->u.tensor.dtype, d1),
                             ts_dtype_str(ts_ndarray_dtype(t), d2));
-    if (!s->u.tensor.shape) return NULL;
+    if (!s->u.tensor.shape)
+      return NULL;
     return tsi_match_shape(&fr->sym, what, earlier, loc, s->u.tensor.shape, nd,
                            ts_ndarray_shape(t), second);
   }
@@ -170,7 +198,8 @@ static ts_status *check_sinfo(gframe *fr, const char *what, const char *earlier,
       return ts_status_make(TS_ERR_TYPE, loc,
                             "%s: expected a shape of %d values, got %d", what,
                             s->u.shape.ndim, v->u.shape.n);
-    if (!s->u.shape.values) return NULL;
+    if (!s->u.shape.values)
+      return NULL;
     return tsi_match_shape(&fr->sym, what, earlier, loc, s->u.shape.values,
                            v->u.shape.n, v->u.shape.v, second);
   case TS_SI_PRIM:
@@ -199,27 +228,34 @@ static ts_status *check_sinfo(gframe *fr, const char *what, const char *earlier,
   return NULL;
 }
 
-/* ---- helpers --------------------------------------------------------------- */
+/* ---- helpers ---------------------------------------------------------------
+ */
 
 static ts_status *to_array(const ts_gexpr *call, int i, const gval *v,
                            ts_ndarray **out) {
   ts_status *st = NULL;
   switch (v->kind) {
-  case GV_TENSOR: *out = ts_ndarray_retain(v->u.t); return NULL;
+  case GV_TENSOR:
+    *out = ts_ndarray_retain(v->u.t);
+    return NULL;
   case GV_SHAPE: {
     int64_t n = v->u.shape.n;
     st = ts_ndarray_create(1, &n, TS_I64, out);
-    if (st) return st;
-    for (int k = 0; k < v->u.shape.n; k++) ts_ndarray_set_i64(*out, k, v->u.shape.v[k]);
+    if (st)
+      return st;
+    for (int k = 0; k < v->u.shape.n; k++)
+      ts_ndarray_set_i64(*out, k, v->u.shape.v[k]);
     return NULL;
   }
   case GV_INT:
     st = ts_ndarray_create(0, NULL, TS_I64, out);
-    if (!st) ts_ndarray_set_i64(*out, 0, v->u.i);
+    if (!st)
+      ts_ndarray_set_i64(*out, 0, v->u.i);
     return st;
   case GV_FLOAT:
     st = ts_ndarray_create(0, NULL, TS_F64, out);
-    if (!st) ts_ndarray_set_f64(*out, 0, v->u.f);
+    if (!st)
+      ts_ndarray_set_f64(*out, 0, v->u.f);
     return st;
   default:
     return ts_ops_error(call, TS_ERR_TYPE, "argument %d is %s, not a tensor", i,
@@ -234,8 +270,10 @@ static ts_status *alloc_outputs(gframe *fr, const ts_gexpr *call,
   for (int i = 0; i < call->u.call.n_sinfo_args; i++) {
     const ts_sinfo *s = call->u.call.sinfo_args[i];
     if (s && s->kind == TS_SI_TUPLE)
-      for (int k = 0; k < s->u.tuple.n; k++) ts_vec_push(&outs, s->u.tuple.fields[k]);
-    else ts_vec_push(&outs, s);
+      for (int k = 0; k < s->u.tuple.n; k++)
+        ts_vec_push(&outs, s->u.tuple.fields[k]);
+    else
+      ts_vec_push(&outs, s);
   }
   ts_ndarray **arr = ts_xcalloc(outs.len ? outs.len : 1, sizeof(*arr));
   ts_status *st = NULL;
@@ -245,17 +283,19 @@ static ts_status *alloc_outputs(gframe *fr, const ts_gexpr *call,
         s->u.tensor.dtype.code == TS_VOID) {
       ts_strbuf b = {0};
       ts_ops_print_sinfo(&b, s);
-      st = ts_ops_error(call, TS_ERR_TYPE,
-                        "output %zu needs a tensor struct info with known shape "
-                        "and dtype, got %s",
-                        i, b.data);
+      st =
+          ts_ops_error(call, TS_ERR_TYPE,
+                       "output %zu needs a tensor struct info with known shape "
+                       "and dtype, got %s",
+                       i, b.data);
       ts_strbuf_free(&b);
       break;
     }
     int nd = s->u.tensor.ndim;
     int64_t shape[TS_MAX_NDIM];
     if (nd > TS_MAX_NDIM) {
-      st = ts_ops_error(call, TS_ERR_VALUE, "output %zu has too many dimensions", i);
+      st = ts_ops_error(call, TS_ERR_VALUE,
+                        "output %zu has too many dimensions", i);
       break;
     }
     for (int k = 0; k < nd && !st; k++) {
@@ -270,11 +310,13 @@ static ts_status *alloc_outputs(gframe *fr, const ts_gexpr *call,
         ts_strbuf_free(&b);
       }
     }
-    if (!st) st = ts_ndarray_create(nd, shape, s->u.tensor.dtype, &arr[i]);
+    if (!st)
+      st = ts_ndarray_create(nd, shape, s->u.tensor.dtype, &arr[i]);
   }
   if (st) {
     for (size_t i = 0; i < outs.len; i++)
-      if (arr[i]) ts_ndarray_release(arr[i]);
+      if (arr[i])
+        ts_ndarray_release(arr[i]);
     free(arr);
     ts_vec_free(&outs);
     return st;
@@ -295,10 +337,22 @@ static ts_status *push_value(const ts_gexpr *call, const gval *v,
                              value_vec *vals) {
   ts_value x = {0};
   switch (v->kind) {
-  case GV_TENSOR: x.kind = TS_VAL_TENSOR; x.u.tensor = v->u.t; break;
-  case GV_INT: x.kind = TS_VAL_INT; x.u.i = v->u.i; break;
-  case GV_FLOAT: x.kind = TS_VAL_FLOAT; x.u.f = v->u.f; break;
-  case GV_STR: x.kind = TS_VAL_STR; x.u.s = v->u.s; break;
+  case GV_TENSOR:
+    x.kind = TS_VAL_TENSOR;
+    x.u.tensor = v->u.t;
+    break;
+  case GV_INT:
+    x.kind = TS_VAL_INT;
+    x.u.i = v->u.i;
+    break;
+  case GV_FLOAT:
+    x.kind = TS_VAL_FLOAT;
+    x.u.f = v->u.f;
+    break;
+  case GV_STR:
+    x.kind = TS_VAL_STR;
+    x.u.s = v->u.s;
+    break;
   case GV_TUPLE:
     for (int i = 0; i < v->u.tup.n; i++)
       TS_RETURN_IF_ERROR(push_value(call, &v->u.tup.items[i], vals));
@@ -335,8 +389,12 @@ static ts_status *dps_callee(gframe *fr, const ts_gexpr *call,
     }
     return NULL;
   }
-  case TS_G_EXTERN: *out_name = c0->u.extern_name; return NULL;
-  case TS_G_STR: *out_name = c0->u.str; return NULL;
+  case TS_G_EXTERN:
+    *out_name = c0->u.extern_name;
+    return NULL;
+  case TS_G_STR:
+    *out_name = c0->u.str;
+    return NULL;
   default:
     return ts_ops_error(call, TS_ERR_TYPE,
                         "the callee must be a function of the module or a "
@@ -354,9 +412,12 @@ static ts_status *eval_dps(gframe *fr, const ts_gexpr *call, gval *out) {
   int n_outs = 0;
   value_vec vals = {0};
   ts_status *st = eval(fr, call->u.call.args[1], &in);
-  if (!st && call->u.call.n_args > 2) st = eval(fr, call->u.call.args[2], &extra);
-  if (!st) st = alloc_outputs(fr, call, &outs, &n_outs);
-  if (!st) st = push_value(call, &in, &vals);
+  if (!st && call->u.call.n_args > 2)
+    st = eval(fr, call->u.call.args[2], &extra);
+  if (!st)
+    st = alloc_outputs(fr, call, &outs, &n_outs);
+  if (!st)
+    st = push_value(call, &in, &vals);
   for (int i = 0; !st && i < n_outs; i++) {
     ts_value x = {.kind = TS_VAL_TENSOR, .u.tensor = outs[i]};
     ts_vec_push(&vals, x);
@@ -381,8 +442,8 @@ static ts_status *eval_dps(gframe *fr, const ts_gexpr *call, gval *out) {
         snprintf(where, sizeof where, " at %s:%d:%d",
                  call->loc.file ? call->loc.file : "", call->loc.line,
                  call->loc.col);
-      st = ts_status_annotate(st, "in R.%s(%s)%s", ts_ops_call_name(call),
-                              name, where);
+      st = ts_status_annotate(st, "in R.%s(%s)%s", ts_ops_call_name(call), name,
+                              where);
     }
   }
   if (!st) {
@@ -399,7 +460,8 @@ static ts_status *eval_dps(gframe *fr, const ts_gexpr *call, gval *out) {
       }
     }
   } else {
-    for (int i = 0; i < n_outs; i++) ts_ndarray_release(outs[i]);
+    for (int i = 0; i < n_outs; i++)
+      ts_ndarray_release(outs[i]);
   }
   free(outs);
   ts_vec_free(&vals);
@@ -423,15 +485,19 @@ static ts_status *eval_op(gframe *fr, const ts_gexpr *call, gval *out) {
   for (int i = 0; i < n && !st; i++) {
     gval v = {0};
     st = eval(fr, call->u.call.args[i], &v);
-    if (!st) st = to_array(call, i, &v, &arr[i]);
+    if (!st)
+      st = to_array(call, i, &v, &arr[i]);
     gval_clear(&v);
   }
   ts_ndarray *res = NULL;
-  if (!st) st = info->eval(call, arr, n, &res);
+  if (!st)
+    st = info->eval(call, arr, n, &res);
   for (int i = 0; i < n; i++)
-    if (arr[i]) ts_ndarray_release(arr[i]);
+    if (arr[i])
+      ts_ndarray_release(arr[i]);
   free(arr);
-  if (st) return st;
+  if (st)
+    return st;
   out->kind = GV_TENSOR;
   out->u.t = res;
   return NULL;
@@ -439,13 +505,15 @@ static ts_status *eval_op(gframe *fr, const ts_gexpr *call, gval *out) {
 
 static ts_status *eval_call(gframe *fr, const ts_gexpr *e, gval *out) {
   switch (e->u.call.callee_kind) {
-  case TS_CALLEE_OP: return eval_op(fr, e, out);
+  case TS_CALLEE_OP:
+    return eval_op(fr, e, out);
   case TS_CALLEE_EXTERN:
     return ts_status_make(TS_ERR_UNSUPPORTED, e->loc,
                           "calling library function '%s' directly is not "
                           "supported; use R.call_dps_packed",
                           e->u.call.name);
-  case TS_CALLEE_GLOBAL: break;
+  case TS_CALLEE_GLOBAL:
+    break;
   }
   ts_func *fn = ts_module_lookup(fr->m, e->u.call.name);
   if (!fn)
@@ -463,9 +531,12 @@ static ts_status *eval_call(gframe *fr, const ts_gexpr *e, gval *out) {
   int n = e->u.call.n_args;
   gval *args = ts_xcalloc(n ? (size_t)n : 1, sizeof(gval));
   ts_status *st = NULL;
-  for (int i = 0; i < n && !st; i++) st = eval(fr, e->u.call.args[i], &args[i]);
-  if (!st) st = run_gfunc(fr->m, fn->u.graph, args, n, fr->depth + 1, out);
-  for (int i = 0; i < n; i++) gval_clear(&args[i]);
+  for (int i = 0; i < n && !st; i++)
+    st = eval(fr, e->u.call.args[i], &args[i]);
+  if (!st)
+    st = run_gfunc(fr->m, fn->u.graph, args, n, fr->depth + 1, out);
+  for (int i = 0; i < n; i++)
+    gval_clear(&args[i]);
   free(args);
   return st;
 }
@@ -492,7 +563,8 @@ static ts_status *eval(gframe *fr, const ts_gexpr *e, gval *out) {
                             "constant holds %zu bytes, its shape needs %zu",
                             d->nbytes, nb);
     }
-    if (nb) memcpy(ts_ndarray_data(t), d->data, nb);
+    if (nb)
+      memcpy(ts_ndarray_data(t), d->data, nb);
     out->kind = GV_TENSOR;
     out->u.t = t;
     return NULL;
@@ -518,8 +590,8 @@ static ts_status *eval(gframe *fr, const ts_gexpr *e, gval *out) {
     if (t.kind != GV_TUPLE || i < 0 || i >= t.u.tup.n) {
       ts_status *st =
           t.kind != GV_TUPLE
-              ? ts_status_make(TS_ERR_TYPE, e->loc,
-                               "cannot index %s with [%d]", gval_kind_name(&t), i)
+              ? ts_status_make(TS_ERR_TYPE, e->loc, "cannot index %s with [%d]",
+                               gval_kind_name(&t), i)
               : ts_status_make(TS_ERR_VALUE, e->loc,
                                "tuple index %d out of range for %d fields", i,
                                t.u.tup.n);
@@ -536,7 +608,8 @@ static ts_status *eval(gframe *fr, const ts_gexpr *e, gval *out) {
     out->u.shape.n = n;
     out->u.shape.v = ts_xcalloc(n ? (size_t)n : 1, sizeof(int64_t));
     for (int i = 0; i < n; i++) {
-      ts_status *st = tsi_eval_int(&fr->sym, e->u.shape.values[i], &out->u.shape.v[i]);
+      ts_status *st =
+          tsi_eval_int(&fr->sym, e->u.shape.values[i], &out->u.shape.v[i]);
       if (st) {
         gval_clear(out);
         return st;
@@ -573,18 +646,21 @@ static ts_status *eval(gframe *fr, const ts_gexpr *e, gval *out) {
     out->is_extern = true;
     out->u.s = e->u.extern_name;
     return NULL;
-  case TS_G_CALL: return eval_call(fr, e, out);
+  case TS_G_CALL:
+    return eval_call(fr, e, out);
   }
   TS_UNREACHABLE();
 }
 
-/* ---- functions --------------------------------------------------------------- */
+/* ---- functions
+ * --------------------------------------------------------------- */
 
 static ts_status *run_gfunc(ts_module *m, ts_gfunc *f, const gval *inputs,
                             int n, int depth, gval *out) {
   if (n != f->n_params)
-    return ts_status_make(TS_ERR_TYPE, f->loc, "%s expects %d argument%s, got %d",
-                          f->name, f->n_params, f->n_params == 1 ? "" : "s", n);
+    return ts_status_make(TS_ERR_TYPE, f->loc,
+                          "%s expects %d argument%s, got %d", f->name,
+                          f->n_params, f->n_params == 1 ? "" : "s", n);
   gframe fr;
   memset(&fr, 0, sizeof(fr));
   fr.m = m;
@@ -599,15 +675,18 @@ static ts_status *run_gfunc(ts_module *m, ts_gfunc *f, const gval *inputs,
       st = check_sinfo(&fr, what, "argument", p->loc.line ? p->loc : f->loc,
                        p->sinfo, &inputs[i], pass == 1);
     }
-  for (int i = 0; i < n && !st; i++) frame_bind(&fr, f->params[i], gval_copy(&inputs[i]));
+  for (int i = 0; i < n && !st; i++)
+    frame_bind(&fr, f->params[i], gval_copy(&inputs[i]));
   for (int b = 0; b < f->n_blocks && !st; b++) {
     const ts_binding_block *blk = &f->blocks[b];
     for (int k = 0; k < blk->n && !st; k++) {
       const ts_binding *bd = &blk->bindings[k];
       gval v;
-      if (bd->loc.line > 0) fr.sym.cur_loc = bd->loc;
+      if (bd->loc.line > 0)
+        fr.sym.cur_loc = bd->loc;
       st = eval(&fr, bd->value, &v);
-      if (st) break;
+      if (st)
+        break;
       if (bd->kind == TS_BIND_MATCH_CAST) {
         ts_loc loc = bd->loc.line ? bd->loc : bd->value->loc;
         st = check_sinfo(&fr, "match_cast", "binding", loc, bd->match_sinfo, &v,
@@ -623,7 +702,8 @@ static ts_status *run_gfunc(ts_module *m, ts_gfunc *f, const gval *inputs,
       frame_bind(&fr, bd->var, v);
     }
   }
-  if (!st) st = eval(&fr, f->result, out);
+  if (!st)
+    st = eval(&fr, f->result, out);
   frame_free(&fr);
   return st;
 }
@@ -638,16 +718,27 @@ static ts_status *to_gval(const ts_value *v, const ts_sinfo *s, gval *out) {
       out->kind = GV_SHAPE;
       out->u.shape.n = n;
       out->u.shape.v = ts_xcalloc(n ? (size_t)n : 1, sizeof(int64_t));
-      for (int i = 0; i < n; i++) out->u.shape.v[i] = ts_ndarray_get_i64(v->u.tensor, i);
+      for (int i = 0; i < n; i++)
+        out->u.shape.v[i] = ts_ndarray_get_i64(v->u.tensor, i);
       return NULL;
     }
     out->kind = GV_TENSOR;
     out->u.t = ts_ndarray_retain(v->u.tensor);
     return NULL;
-  case TS_VAL_INT: out->kind = GV_INT; out->u.i = v->u.i; return NULL;
-  case TS_VAL_FLOAT: out->kind = GV_FLOAT; out->u.f = v->u.f; return NULL;
-  case TS_VAL_STR: out->kind = GV_STR; out->u.s = v->u.s; return NULL;
-  case TS_VAL_NONE: return NULL;
+  case TS_VAL_INT:
+    out->kind = GV_INT;
+    out->u.i = v->u.i;
+    return NULL;
+  case TS_VAL_FLOAT:
+    out->kind = GV_FLOAT;
+    out->u.f = v->u.f;
+    return NULL;
+  case TS_VAL_STR:
+    out->kind = GV_STR;
+    out->u.s = v->u.s;
+    return NULL;
+  case TS_VAL_NONE:
+    return NULL;
   }
   return NULL;
 }
@@ -669,14 +760,26 @@ static ts_status *flatten(const gval *v, out_vec *out) {
     int64_t n = v->u.shape.n;
     x.kind = TS_VAL_TENSOR;
     TS_RETURN_IF_ERROR(ts_ndarray_create(1, &n, TS_I64, &x.u.tensor));
-    for (int i = 0; i < v->u.shape.n; i++) ts_ndarray_set_i64(x.u.tensor, i, v->u.shape.v[i]);
+    for (int i = 0; i < v->u.shape.n; i++)
+      ts_ndarray_set_i64(x.u.tensor, i, v->u.shape.v[i]);
     break;
   }
-  case GV_INT: x.kind = TS_VAL_INT; x.u.i = v->u.i; break;
-  case GV_FLOAT: x.kind = TS_VAL_FLOAT; x.u.f = v->u.f; break;
+  case GV_INT:
+    x.kind = TS_VAL_INT;
+    x.u.i = v->u.i;
+    break;
+  case GV_FLOAT:
+    x.kind = TS_VAL_FLOAT;
+    x.u.f = v->u.f;
+    break;
   case GV_STR:
-  case GV_FUNC: x.kind = TS_VAL_STR; x.u.s = v->u.s; break;
-  default: x.kind = TS_VAL_NONE; break;
+  case GV_FUNC:
+    x.kind = TS_VAL_STR;
+    x.u.s = v->u.s;
+    break;
+  default:
+    x.kind = TS_VAL_NONE;
+    break;
   }
   ts_vec_push(out, x);
   return NULL;
@@ -687,18 +790,22 @@ ts_status *ts_interp_gfunc(ts_module *m, ts_gfunc *f, const ts_value *inputs,
   *out_values = NULL;
   *out_n = 0;
   if (n_inputs != f->n_params)
-    return ts_status_make(TS_ERR_TYPE, f->loc, "%s expects %d argument%s, got %d",
-                          f->name, f->n_params, f->n_params == 1 ? "" : "s",
-                          n_inputs);
+    return ts_status_make(TS_ERR_TYPE, f->loc,
+                          "%s expects %d argument%s, got %d", f->name,
+                          f->n_params, f->n_params == 1 ? "" : "s", n_inputs);
   gval *in = ts_xcalloc(n_inputs ? (size_t)n_inputs : 1, sizeof(gval));
   ts_status *st = NULL;
   for (int i = 0; i < n_inputs && !st; i++)
     st = to_gval(&inputs[i], f->params[i]->sinfo, &in[i]);
   gval res = {0};
-  if (!st) st = run_gfunc(m, f, in, n_inputs, 0, &res);
-  for (int i = 0; i < n_inputs; i++) gval_clear(&in[i]);
+  if (!st)
+    st = run_gfunc(m, f, in, n_inputs, 0, &res);
+  tsi_attach_source(m, st);
+  for (int i = 0; i < n_inputs; i++)
+    gval_clear(&in[i]);
   free(in);
-  if (st) return st;
+  if (st)
+    return st;
   out_vec outs = {0};
   st = flatten(&res, &outs);
   gval_clear(&res);
@@ -712,7 +819,8 @@ ts_status *ts_interp_gfunc(ts_module *m, ts_gfunc *f, const ts_value *inputs,
 }
 
 void ts_interp_free_values(ts_value *values, int n) {
-  if (!values) return;
+  if (!values)
+    return;
   for (int i = 0; i < n; i++)
     if (values[i].kind == TS_VAL_TENSOR && values[i].u.tensor)
       ts_ndarray_release(values[i].u.tensor);

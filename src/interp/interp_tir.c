@@ -17,22 +17,28 @@
 #include "interp/interp_util.h"
 #include "ops/ops_internal.h"
 
-/* ---- float16 / bfloat16 ---------------------------------------------------- */
+/* ---- float16 / bfloat16 ----------------------------------------------------
+ */
 
 double tsi_f16_to_f64(uint16_t h) {
   int e = (h >> 10) & 0x1f, m = h & 0x3ff;
   double v;
-  if (e == 0) v = ldexp((double)m, -24);
-  else if (e == 31) v = m ? (double)NAN : (double)INFINITY;
-  else v = ldexp((double)(m + 1024), e - 25);
+  if (e == 0)
+    v = ldexp((double)m, -24);
+  else if (e == 31)
+    v = m ? (double)NAN : (double)INFINITY;
+  else
+    v = ldexp((double)(m + 1024), e - 25);
   return (h & 0x8000) ? -v : v;
 }
 
 uint16_t tsi_f64_to_f16(double x) {
   uint16_t sign = signbit(x) ? 0x8000 : 0;
-  if (isnan(x)) return 0x7e00;
+  if (isnan(x))
+    return 0x7e00;
   x = fabs(x);
-  if (x >= 65520.0) return sign | 0x7c00;
+  if (x >= 65520.0)
+    return sign | 0x7c00;
   if (x < 0x1p-14) /* subnormal: units of 2^-24; 1024 is the least normal */
     return sign | (uint16_t)nearbyint(x * 0x1p24);
   int e;
@@ -43,7 +49,8 @@ uint16_t tsi_f64_to_f16(double x) {
     m = 0;
     E++;
   }
-  if (E > 15) return sign | 0x7c00;
+  if (E > 15)
+    return sign | 0x7c00;
   return (uint16_t)(sign | ((E + 15) << 10) | (uint16_t)m);
 }
 
@@ -58,21 +65,27 @@ uint16_t tsi_f64_to_bf16(double x) {
   float f = (float)x;
   uint32_t b;
   memcpy(&b, &f, 4);
-  if (isnan(f)) return (uint16_t)((b >> 16) | 0x40);
+  if (isnan(f))
+    return (uint16_t)((b >> 16) | 0x40);
   b += 0x7fff + ((b >> 16) & 1);
   return (uint16_t)(b >> 16);
 }
 
 double tsi_round_float(ts_dtype t, double x) {
-  if (t.code == TS_BFLOAT) return tsi_bf16_to_f64(tsi_f64_to_bf16(x));
+  if (t.code == TS_BFLOAT)
+    return tsi_bf16_to_f64(tsi_f64_to_bf16(x));
   switch (t.bits) {
-  case 16: return tsi_f16_to_f64(tsi_f64_to_f16(x));
-  case 32: return (double)(float)x;
-  default: return x;
+  case 16:
+    return tsi_f16_to_f64(tsi_f64_to_f16(x));
+  case 32:
+    return (double)(float)x;
+  default:
+    return x;
   }
 }
 
-/* ---- context ---------------------------------------------------------------- */
+/* ---- context ----------------------------------------------------------------
+ */
 
 void tsi_ctx_init(tsi_ctx *c, ts_module *m) {
   memset(c, 0, sizeof(*c));
@@ -80,14 +93,17 @@ void tsi_ctx_init(tsi_ctx *c, ts_module *m) {
 }
 
 static void free_view(tsi_buf *v) {
-  if (!v) return;
-  if (v->owned) free(v->data);
+  if (!v)
+    return;
+  if (v->owned)
+    free(v->data);
   free(v);
 }
 
 void tsi_ctx_free(tsi_ctx *c) {
   for (size_t i = 0; i < c->vars.cap; i++)
-    if (c->vars.keys[i]) free(c->vars.vals[i]);
+    if (c->vars.keys[i])
+      free(c->vars.vals[i]);
   ts_ptrmap_free(&c->vars);
   /* Views may be bound under several keys: free each once. */
   ts_ptrmap seen = {0};
@@ -113,14 +129,16 @@ static tsi_slot *var_slot(tsi_ctx *c, const ts_var *v) {
 
 void tsi_var_bind(tsi_ctx *c, const ts_var *v, tsi_val val, tsi_slot *old) {
   tsi_slot *s = var_slot(c, v);
-  if (old) *old = *s;
+  if (old)
+    *old = *s;
   s->defined = true;
   s->v = val;
 }
 
 void tsi_var_restore(tsi_ctx *c, const ts_var *v, tsi_slot old) {
   tsi_slot *s = ts_ptrmap_get(&c->vars, v);
-  if (s) *s = old;
+  if (s)
+    *s = old;
 }
 
 const tsi_val *tsi_var_get(const tsi_ctx *c, const ts_var *v) {
@@ -128,30 +146,39 @@ const tsi_val *tsi_var_get(const tsi_ctx *c, const ts_var *v) {
   return s && s->defined ? &s->v : NULL;
 }
 
-/* ---- values ------------------------------------------------------------------ */
+/* ---- values
+ * ------------------------------------------------------------------ */
 
 static int64_t wrap_int(ts_dtype t, int64_t v) {
-  if (t.code == TS_BOOL) return v != 0;
-  if (t.bits == 0 || t.bits >= 64) return v;
+  if (t.code == TS_BOOL)
+    return v != 0;
+  if (t.bits == 0 || t.bits >= 64)
+    return v;
   uint64_t mask = (UINT64_C(1) << t.bits) - 1;
   uint64_t u = (uint64_t)v & mask;
-  if (t.code == TS_INT && ((u >> (t.bits - 1)) & 1)) u |= ~mask;
+  if (t.code == TS_INT && ((u >> (t.bits - 1)) & 1))
+    u |= ~mask;
   return (int64_t)u;
 }
 
 static bool is_u64(ts_dtype t) { return t.code == TS_UINT && t.bits >= 64; }
 
 static double as_f(tsi_val v, ts_dtype t) {
-  if (ts_dtype_is_float(t)) return v.f;
-  if (is_u64(t)) return (double)(uint64_t)v.i;
+  if (ts_dtype_is_float(t))
+    return v.f;
+  if (is_u64(t))
+    return (double)(uint64_t)v.i;
   return (double)v.i;
 }
 
 static int64_t f_to_i(double f) {
-  if (isnan(f)) return 0;
+  if (isnan(f))
+    return 0;
   f = trunc(f);
-  if (f >= 0x1p63) return INT64_MAX;
-  if (f < -0x1p63) return INT64_MIN;
+  if (f >= 0x1p63)
+    return INT64_MAX;
+  if (f < -0x1p63)
+    return INT64_MIN;
   return (int64_t)f;
 }
 
@@ -209,14 +236,17 @@ static tsi_val load_elem(const char *p, ts_dtype t) {
     v.i = wrap_int(t, (int64_t)u);
     break;
   }
-  case TS_BOOL: v.i = *(const uint8_t *)p != 0; break;
+  case TS_BOOL:
+    v.i = *(const uint8_t *)p != 0;
+    break;
   case TS_HANDLE: {
     void *q;
     memcpy(&q, p, sizeof q);
     v.i = (int64_t)(intptr_t)q;
     break;
   }
-  default: break;
+  default:
+    break;
   }
   return v;
 }
@@ -245,31 +275,41 @@ static void store_elem(char *p, ts_dtype t, tsi_val v) {
     memcpy(p, &u, t.bits / 8);
     break;
   }
-  case TS_BOOL: *(uint8_t *)p = v.i != 0; break;
+  case TS_BOOL:
+    *(uint8_t *)p = v.i != 0;
+    break;
   case TS_HANDLE: {
     void *q = (void *)(intptr_t)v.i;
     memcpy(p, &q, sizeof q);
     break;
   }
-  default: break;
+  default:
+    break;
   }
 }
 
 static bool dtype_supported(ts_dtype t) {
-  if (t.lanes != 1) return false;
+  if (t.lanes != 1)
+    return false;
   switch (t.code) {
-  case TS_FLOAT: return t.bits == 16 || t.bits == 32 || t.bits == 64;
-  case TS_BFLOAT: return t.bits == 16;
+  case TS_FLOAT:
+    return t.bits == 16 || t.bits == 32 || t.bits == 64;
+  case TS_BFLOAT:
+    return t.bits == 16;
   case TS_INT:
   case TS_UINT:
     return t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64;
-  case TS_BOOL: return true;
-  case TS_HANDLE: return true;
-  default: return false;
+  case TS_BOOL:
+    return true;
+  case TS_HANDLE:
+    return true;
+  default:
+    return false;
   }
 }
 
-/* ---- errors --------------------------------------------------------------------- */
+/* ---- errors
+ * --------------------------------------------------------------------- */
 
 static ts_loc pick_loc(const tsi_ctx *c, ts_loc l) {
   return l.line > 0 ? l : c->cur_loc;
@@ -285,7 +325,8 @@ static ts_status *expr_error(tsi_ctx *c, const ts_expr *e, ts_status_code code,
   return st;
 }
 
-/* ---- buffers ---------------------------------------------------------------------- */
+/* ---- buffers
+ * ---------------------------------------------------------------------- */
 
 /* Fills v's shape/strides/offset from b's declaration (storage not set). */
 static ts_status *make_view(tsi_ctx *c, const ts_buffer *b, ts_loc loc,
@@ -312,11 +353,14 @@ static ts_status *make_view(tsi_ctx *c, const ts_buffer *b, ts_loc loc,
   }
   int64_t st = 1;
   for (int k = b->ndim - 1; k >= 0; k--) {
-    if (b->strides) TS_RETURN_IF_ERROR(tsi_eval_int(c, b->strides[k], &v->strides[k]));
-    else v->strides[k] = st;
+    if (b->strides)
+      TS_RETURN_IF_ERROR(tsi_eval_int(c, b->strides[k], &v->strides[k]));
+    else
+      v->strides[k] = st;
     st *= v->shape[k];
   }
-  if (b->elem_offset) TS_RETURN_IF_ERROR(tsi_eval_int(c, b->elem_offset, &v->elem_offset));
+  if (b->elem_offset)
+    TS_RETURN_IF_ERROR(tsi_eval_int(c, b->elem_offset, &v->elem_offset));
   return NULL;
 }
 
@@ -329,7 +373,8 @@ static bool view_extent_bytes(const tsi_buf *v, size_t *out) {
       return true;
     }
     size_t t;
-    if (!ts_size_mul((size_t)(v->shape[k] - 1), (size_t)llabs(v->strides[k]), &t) ||
+    if (!ts_size_mul((size_t)(v->shape[k] - 1), (size_t)llabs(v->strides[k]),
+                     &t) ||
         !ts_size_add(last, t, &last))
       return false;
   }
@@ -346,8 +391,9 @@ static ts_status *alloc_view(tsi_ctx *c, const ts_buffer *b, ts_loc loc,
   if (!st) {
     v->data = calloc(1, n ? n : 1);
     if (!v->data)
-      st = ts_status_make(TS_ERR_RUNTIME, loc,
-                          "cannot allocate buffer '%s' (%zu bytes)", b->name, n);
+      st =
+          ts_status_make(TS_ERR_RUNTIME, loc,
+                         "cannot allocate buffer '%s' (%zu bytes)", b->name, n);
     v->nbytes = n;
     v->owned = true;
   }
@@ -368,16 +414,22 @@ typedef struct buf_save {
 
 static void bind_buf(tsi_ctx *c, const void *key, tsi_buf *v, buf_save *sv) {
   sv->key = key;
-  if (!key) return;
+  sv->old = NULL;
+  sv->had = false;
+  if (!key)
+    return;
   sv->had = ts_ptrmap_has(&c->bufs, key);
   sv->old = ts_ptrmap_get(&c->bufs, key);
   ts_ptrmap_put(&c->bufs, key, v);
 }
 
 static void unbind_buf(tsi_ctx *c, const buf_save *sv) {
-  if (!sv->key) return;
-  if (sv->had) ts_ptrmap_put(&c->bufs, sv->key, sv->old);
-  else ts_ptrmap_remove(&c->bufs, sv->key);
+  if (!sv->key)
+    return;
+  if (sv->had)
+    ts_ptrmap_put(&c->bufs, sv->key, sv->old);
+  else
+    ts_ptrmap_remove(&c->bufs, sv->key);
 }
 
 /* The view of buffer b: its own binding, or (lowered code) a view declared
@@ -400,15 +452,14 @@ static ts_status *buf_view(tsi_ctx *c, const ts_buffer *b, ts_loc loc,
   return NULL;
 }
 
-static ts_status *elem_ptr(tsi_ctx *c, const ts_buffer *b,
-                           ts_expr *const *idx, int n, ts_loc loc,
-                           char **out) {
-  tsi_buf tmp, *v;
+static ts_status *elem_ptr(tsi_ctx *c, const ts_buffer *b, ts_expr *const *idx,
+                           int n, ts_loc loc, char **out) {
+  tsi_buf tmp, *v = NULL;
   TS_RETURN_IF_ERROR(buf_view(c, b, loc, &tmp, &v));
   int64_t off = v->elem_offset;
   if (n == v->ndim) {
     for (int k = 0; k < n; k++) {
-      int64_t i;
+      int64_t i = 0;
       TS_RETURN_IF_ERROR(tsi_eval_int(c, idx[k], &i));
       if (i < 0 || i >= v->shape[k])
         return ts_status_make(
@@ -420,14 +471,16 @@ static ts_status *elem_ptr(tsi_ctx *c, const ts_buffer *b,
     }
   } else if (n == 1) {
     /* flat access to a multi-dimensional buffer (lowered code) */
-    int64_t i, numel = 1;
+    int64_t i = 0, numel = 1;
     TS_RETURN_IF_ERROR(tsi_eval_int(c, idx[0], &i));
-    for (int k = 0; k < v->ndim; k++) numel *= v->shape[k];
+    for (int k = 0; k < v->ndim; k++)
+      numel *= v->shape[k];
     if (i < 0 || i >= numel)
-      return ts_status_make(TS_ERR_RUNTIME, loc,
-                            "buffer '%s' flat index %lld out of bounds for %lld "
-                            "elements",
-                            b->name, (long long)i, (long long)numel);
+      return ts_status_make(
+          TS_ERR_RUNTIME, loc,
+          "buffer '%s' flat index %lld out of bounds for %lld "
+          "elements",
+          b->name, (long long)i, (long long)numel);
     off += i;
   } else {
     return ts_status_make(TS_ERR_RUNTIME, loc,
@@ -445,21 +498,29 @@ static ts_status *elem_ptr(tsi_ctx *c, const ts_buffer *b,
   return NULL;
 }
 
-/* ---- expressions ------------------------------------------------------------------ */
+/* ---- expressions
+ * ------------------------------------------------------------------ */
 
 static ts_status *eval_int_binary(tsi_ctx *c, const ts_expr *e, ts_dtype ot,
                                   int64_t a, int64_t b, tsi_val *out) {
   bool u = is_u64(ot);
   int64_t r = 0;
   switch (e->kind) {
-  case TS_E_ADD: r = (int64_t)((uint64_t)a + (uint64_t)b); break;
-  case TS_E_SUB: r = (int64_t)((uint64_t)a - (uint64_t)b); break;
-  case TS_E_MUL: r = (int64_t)((uint64_t)a * (uint64_t)b); break;
+  case TS_E_ADD:
+    r = (int64_t)((uint64_t)a + (uint64_t)b);
+    break;
+  case TS_E_SUB:
+    r = (int64_t)((uint64_t)a - (uint64_t)b);
+    break;
+  case TS_E_MUL:
+    r = (int64_t)((uint64_t)a * (uint64_t)b);
+    break;
   case TS_E_DIV:
   case TS_E_MOD:
   case TS_E_FLOORDIV:
   case TS_E_FLOORMOD: {
-    if (b == 0) return expr_error(c, e, TS_ERR_RUNTIME, "division by zero");
+    if (b == 0)
+      return expr_error(c, e, TS_ERR_RUNTIME, "division by zero");
     bool div = e->kind == TS_E_DIV || e->kind == TS_E_FLOORDIV;
     if (u) {
       r = div ? (int64_t)((uint64_t)a / (uint64_t)b)
@@ -488,13 +549,26 @@ static ts_status *eval_int_binary(tsi_ctx *c, const ts_expr *e, ts_dtype ot,
   case TS_E_MAX:
     r = u ? ((uint64_t)a > (uint64_t)b ? a : b) : (a > b ? a : b);
     break;
-  case TS_E_EQ: r = a == b; break;
-  case TS_E_NE: r = a != b; break;
-  case TS_E_LT: r = u ? (uint64_t)a < (uint64_t)b : a < b; break;
-  case TS_E_LE: r = u ? (uint64_t)a <= (uint64_t)b : a <= b; break;
-  case TS_E_GT: r = u ? (uint64_t)a > (uint64_t)b : a > b; break;
-  case TS_E_GE: r = u ? (uint64_t)a >= (uint64_t)b : a >= b; break;
-  default: TS_UNREACHABLE();
+  case TS_E_EQ:
+    r = a == b;
+    break;
+  case TS_E_NE:
+    r = a != b;
+    break;
+  case TS_E_LT:
+    r = u ? (uint64_t)a < (uint64_t)b : a < b;
+    break;
+  case TS_E_LE:
+    r = u ? (uint64_t)a <= (uint64_t)b : a <= b;
+    break;
+  case TS_E_GT:
+    r = u ? (uint64_t)a > (uint64_t)b : a > b;
+    break;
+  case TS_E_GE:
+    r = u ? (uint64_t)a >= (uint64_t)b : a >= b;
+    break;
+  default:
+    TS_UNREACHABLE();
   }
   out->i = wrap_int(e->dtype, r);
   out->f = 0;
@@ -506,22 +580,53 @@ static void eval_float_binary(const ts_expr *e, double a, double b,
   double r = 0;
   bool cmp = false;
   switch (e->kind) {
-  case TS_E_ADD: r = a + b; break;
-  case TS_E_SUB: r = a - b; break;
-  case TS_E_MUL: r = a * b; break;
-  case TS_E_DIV: r = a / b; break;
-  case TS_E_MOD: r = fmod(a, b); break;
-  case TS_E_FLOORDIV: r = floor(a / b); break;
-  case TS_E_FLOORMOD: r = a - floor(a / b) * b; break;
-  case TS_E_MIN: r = a < b ? a : b; break;
-  case TS_E_MAX: r = a > b ? a : b; break;
-  case TS_E_EQ: cmp = true, out->i = a == b; break;
-  case TS_E_NE: cmp = true, out->i = a != b; break;
-  case TS_E_LT: cmp = true, out->i = a < b; break;
-  case TS_E_LE: cmp = true, out->i = a <= b; break;
-  case TS_E_GT: cmp = true, out->i = a > b; break;
-  case TS_E_GE: cmp = true, out->i = a >= b; break;
-  default: TS_UNREACHABLE();
+  case TS_E_ADD:
+    r = a + b;
+    break;
+  case TS_E_SUB:
+    r = a - b;
+    break;
+  case TS_E_MUL:
+    r = a * b;
+    break;
+  case TS_E_DIV:
+    r = a / b;
+    break;
+  case TS_E_MOD:
+    r = fmod(a, b);
+    break;
+  case TS_E_FLOORDIV:
+    r = floor(a / b);
+    break;
+  case TS_E_FLOORMOD:
+    r = a - floor(a / b) * b;
+    break;
+  case TS_E_MIN:
+    r = a < b ? a : b;
+    break;
+  case TS_E_MAX:
+    r = a > b ? a : b;
+    break;
+  case TS_E_EQ:
+    cmp = true, out->i = a == b;
+    break;
+  case TS_E_NE:
+    cmp = true, out->i = a != b;
+    break;
+  case TS_E_LT:
+    cmp = true, out->i = a < b;
+    break;
+  case TS_E_LE:
+    cmp = true, out->i = a <= b;
+    break;
+  case TS_E_GT:
+    cmp = true, out->i = a > b;
+    break;
+  case TS_E_GE:
+    cmp = true, out->i = a >= b;
+    break;
+  default:
+    TS_UNREACHABLE();
   }
   if (cmp) {
     out->f = 0;
@@ -538,35 +643,63 @@ static void eval_float_binary(const ts_expr *e, double a, double b,
 
 static double math1(ts_intrin op, double x) {
   switch (op) {
-  case TS_INTRIN_EXP: return exp(x);
-  case TS_INTRIN_EXP2: return exp2(x);
-  case TS_INTRIN_LOG: return log(x);
-  case TS_INTRIN_LOG2: return log2(x);
-  case TS_INTRIN_LOG1P: return log1p(x);
-  case TS_INTRIN_SQRT: return sqrt(x);
-  case TS_INTRIN_RSQRT: return 1.0 / sqrt(x);
-  case TS_INTRIN_TANH: return tanh(x);
-  case TS_INTRIN_SIGMOID: return 1.0 / (1.0 + exp(-x));
-  case TS_INTRIN_ERF: return erf(x);
+  case TS_INTRIN_EXP:
+    return exp(x);
+  case TS_INTRIN_EXP2:
+    return exp2(x);
+  case TS_INTRIN_LOG:
+    return log(x);
+  case TS_INTRIN_LOG2:
+    return log2(x);
+  case TS_INTRIN_LOG1P:
+    return log1p(x);
+  case TS_INTRIN_SQRT:
+    return sqrt(x);
+  case TS_INTRIN_RSQRT:
+    return 1.0 / sqrt(x);
+  case TS_INTRIN_TANH:
+    return tanh(x);
+  case TS_INTRIN_SIGMOID:
+    return 1.0 / (1.0 + exp(-x));
+  case TS_INTRIN_ERF:
+    return erf(x);
   case TS_INTRIN_FABS:
-  case TS_INTRIN_ABS: return fabs(x);
-  case TS_INTRIN_FLOOR: return floor(x);
-  case TS_INTRIN_CEIL: return ceil(x);
-  case TS_INTRIN_ROUND: return round(x);
-  case TS_INTRIN_TRUNC: return trunc(x);
-  case TS_INTRIN_NEARBYINT: return nearbyint(x);
-  case TS_INTRIN_SIN: return sin(x);
-  case TS_INTRIN_COS: return cos(x);
-  case TS_INTRIN_TAN: return tan(x);
-  case TS_INTRIN_ASIN: return asin(x);
-  case TS_INTRIN_ACOS: return acos(x);
-  case TS_INTRIN_ATAN: return atan(x);
-  case TS_INTRIN_SINH: return sinh(x);
-  case TS_INTRIN_COSH: return cosh(x);
-  case TS_INTRIN_ASINH: return asinh(x);
-  case TS_INTRIN_ACOSH: return acosh(x);
-  case TS_INTRIN_ATANH: return atanh(x);
-  default: TS_UNREACHABLE();
+  case TS_INTRIN_ABS:
+    return fabs(x);
+  case TS_INTRIN_FLOOR:
+    return floor(x);
+  case TS_INTRIN_CEIL:
+    return ceil(x);
+  case TS_INTRIN_ROUND:
+    return round(x);
+  case TS_INTRIN_TRUNC:
+    return trunc(x);
+  case TS_INTRIN_NEARBYINT:
+    return nearbyint(x);
+  case TS_INTRIN_SIN:
+    return sin(x);
+  case TS_INTRIN_COS:
+    return cos(x);
+  case TS_INTRIN_TAN:
+    return tan(x);
+  case TS_INTRIN_ASIN:
+    return asin(x);
+  case TS_INTRIN_ACOS:
+    return acos(x);
+  case TS_INTRIN_ATAN:
+    return atan(x);
+  case TS_INTRIN_SINH:
+    return sinh(x);
+  case TS_INTRIN_COSH:
+    return cosh(x);
+  case TS_INTRIN_ASINH:
+    return asinh(x);
+  case TS_INTRIN_ACOSH:
+    return acosh(x);
+  case TS_INTRIN_ATANH:
+    return atanh(x);
+  default:
+    TS_UNREACHABLE();
   }
 }
 
@@ -575,7 +708,8 @@ static ts_status *eval_call(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
   int n = e->u.call.n;
   ts_expr *const *args = e->u.call.args;
   if (op == TS_INTRIN_CALL_EXTERN) {
-    const char *name = n > 0 && args[0]->kind == TS_E_STR ? args[0]->u.str : "?";
+    const char *name =
+        n > 0 && args[0]->kind == TS_E_STR ? args[0]->u.str : "?";
     return ts_status_make(TS_ERR_UNSUPPORTED, pick_loc(c, e->loc),
                           "T.call_extern(\"%s\") is not supported by the "
                           "interpreter",
@@ -587,22 +721,28 @@ static ts_status *eval_call(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
                           "T.%s expects %d arguments, got %d",
                           ts_intrin_name(op), arity, n);
   if (op == TS_INTRIN_IF_THEN_ELSE) {
-    tsi_val cond, v;
+    tsi_val cond = {0, 0}, v = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, args[0], &cond));
     const ts_expr *br = as_i(cond, args[0]->dtype) ? args[1] : args[2];
     TS_RETURN_IF_ERROR(tsi_eval(c, br, &v));
     *out = cast_val(e->dtype, br->dtype, v);
     return NULL;
   }
-  if (op == TS_INTRIN_LIKELY) return tsi_eval(c, args[0], out);
+  if (op == TS_INTRIN_LIKELY)
+    return tsi_eval(c, args[0], out);
   tsi_val v[2];
-  for (int i = 0; i < n; i++) TS_RETURN_IF_ERROR(tsi_eval(c, args[i], &v[i]));
+  for (int i = 0; i < n; i++)
+    TS_RETURN_IF_ERROR(tsi_eval(c, args[i], &v[i]));
   ts_dtype t0 = args[0]->dtype;
   out->i = 0;
   out->f = 0;
   switch (op) {
-  case TS_INTRIN_ISNAN: out->i = ts_dtype_is_float(t0) && isnan(v[0].f); return NULL;
-  case TS_INTRIN_ISINF: out->i = ts_dtype_is_float(t0) && isinf(v[0].f); return NULL;
+  case TS_INTRIN_ISNAN:
+    out->i = ts_dtype_is_float(t0) && isnan(v[0].f);
+    return NULL;
+  case TS_INTRIN_ISINF:
+    out->i = ts_dtype_is_float(t0) && isinf(v[0].f);
+    return NULL;
   case TS_INTRIN_ISFINITE:
     out->i = !ts_dtype_is_float(t0) || isfinite(v[0].f);
     return NULL;
@@ -614,33 +754,50 @@ static ts_status *eval_call(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
   case TS_INTRIN_SHIFT_RIGHT: {
     int64_t a = as_i(v[0], t0), b = n > 1 ? as_i(v[1], args[1]->dtype) : 0;
     int64_t r;
-    if (op == TS_INTRIN_BITWISE_AND) r = a & b;
-    else if (op == TS_INTRIN_BITWISE_OR) r = a | b;
-    else if (op == TS_INTRIN_BITWISE_XOR) r = a ^ b;
-    else if (op == TS_INTRIN_BITWISE_NOT) r = ~a;
-    else if (b < 0 || b >= 64) r = (op == TS_INTRIN_SHIFT_RIGHT && a < 0 && t0.code == TS_INT) ? -1 : 0;
-    else if (op == TS_INTRIN_SHIFT_LEFT) r = (int64_t)((uint64_t)a << b);
-    else if (t0.code == TS_UINT) r = (int64_t)((uint64_t)a >> b);
-    else r = a >> b;
+    if (op == TS_INTRIN_BITWISE_AND)
+      r = a & b;
+    else if (op == TS_INTRIN_BITWISE_OR)
+      r = a | b;
+    else if (op == TS_INTRIN_BITWISE_XOR)
+      r = a ^ b;
+    else if (op == TS_INTRIN_BITWISE_NOT)
+      r = ~a;
+    else if (b < 0 || b >= 64)
+      r = (op == TS_INTRIN_SHIFT_RIGHT && a < 0 && t0.code == TS_INT) ? -1 : 0;
+    else if (op == TS_INTRIN_SHIFT_LEFT)
+      r = (int64_t)((uint64_t)a << b);
+    else if (t0.code == TS_UINT)
+      r = (int64_t)((uint64_t)a >> b);
+    else
+      r = a >> b;
     out->i = wrap_int(e->dtype, r);
     return NULL;
   }
   case TS_INTRIN_ABS:
     if (!ts_dtype_is_float(t0)) {
       int64_t a = v[0].i;
-      out->i = wrap_int(e->dtype, t0.code == TS_UINT ? a : (a < 0 ? (int64_t)(0 - (uint64_t)a) : a));
+      out->i = wrap_int(
+          e->dtype,
+          t0.code == TS_UINT ? a : (a < 0 ? (int64_t)(0 - (uint64_t)a) : a));
       return NULL;
     }
     break;
-  default: break;
+  default:
+    break;
   }
   double r;
-  if (op == TS_INTRIN_POW) r = pow(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
-  else if (op == TS_INTRIN_ATAN2) r = atan2(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
-  else if (op == TS_INTRIN_FMOD) r = fmod(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
-  else r = math1(op, as_f(v[0], t0));
-  if (ts_dtype_is_float(e->dtype)) out->f = tsi_round_float(e->dtype, r);
-  else out->i = wrap_int(e->dtype, f_to_i(r));
+  if (op == TS_INTRIN_POW)
+    r = pow(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
+  else if (op == TS_INTRIN_ATAN2)
+    r = atan2(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
+  else if (op == TS_INTRIN_FMOD)
+    r = fmod(as_f(v[0], t0), as_f(v[1], args[1]->dtype));
+  else
+    r = math1(op, as_f(v[0], t0));
+  if (ts_dtype_is_float(e->dtype))
+    out->f = tsi_round_float(e->dtype, r);
+  else
+    out->i = wrap_int(e->dtype, f_to_i(r));
   return NULL;
 }
 
@@ -653,12 +810,16 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
                       "interpreter");
   switch (e->kind) {
   case TS_E_INT:
-    if (ts_dtype_is_float(e->dtype)) out->f = (double)e->u.int_value;
-    else out->i = wrap_int(e->dtype, e->u.int_value);
+    if (ts_dtype_is_float(e->dtype))
+      out->f = (double)e->u.int_value;
+    else
+      out->i = wrap_int(e->dtype, e->u.int_value);
     return NULL;
   case TS_E_FLOAT:
-    if (ts_dtype_is_float(e->dtype)) out->f = tsi_round_float(e->dtype, e->u.float_value);
-    else out->i = wrap_int(e->dtype, f_to_i(e->u.float_value));
+    if (ts_dtype_is_float(e->dtype))
+      out->f = tsi_round_float(e->dtype, e->u.float_value);
+    else
+      out->i = wrap_int(e->dtype, f_to_i(e->u.float_value));
     return NULL;
   case TS_E_STR:
     return expr_error(c, e, TS_ERR_UNSUPPORTED, "string value");
@@ -672,26 +833,26 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
   }
   case TS_E_AND:
   case TS_E_OR: {
-    tsi_val a;
+    tsi_val a = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.bin.a, &a));
     bool av = as_i(a, e->u.bin.a->dtype) != 0;
     if (e->kind == TS_E_AND ? !av : av) {
       out->i = av;
       return NULL;
     }
-    tsi_val b;
+    tsi_val b = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.bin.b, &b));
     out->i = as_i(b, e->u.bin.b->dtype) != 0;
     return NULL;
   }
   case TS_E_NOT: {
-    tsi_val a;
+    tsi_val a = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.unary.a, &a));
     out->i = as_i(a, e->u.unary.a->dtype) == 0;
     return NULL;
   }
   case TS_E_SELECT: {
-    tsi_val cv, t, f;
+    tsi_val cv = {0, 0}, t = {0, 0}, f = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.select.cond, &cv));
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.select.t, &t));
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.select.f, &f));
@@ -701,7 +862,7 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
     return NULL;
   }
   case TS_E_CAST: {
-    tsi_val a;
+    tsi_val a = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.unary.a, &a));
     *out = cast_val(e->dtype, e->u.unary.a->dtype, a);
     return NULL;
@@ -715,9 +876,10 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
       *out = cast_val(e->dtype, e->u.load.buffer->dtype, *out);
     return NULL;
   }
-  case TS_E_CALL: return eval_call(c, e, out);
+  case TS_E_CALL:
+    return eval_call(c, e, out);
   case TS_E_LET: {
-    tsi_val v;
+    tsi_val v = {0, 0};
     tsi_slot old;
     TS_RETURN_IF_ERROR(tsi_eval(c, e->u.let.value, &v));
     tsi_var_bind(c, e->u.let.var, v, &old);
@@ -730,7 +892,8 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
     return expr_error(c, e, TS_ERR_UNSUPPORTED,
                       "vector expressions are not supported by the "
                       "interpreter");
-  default: break;
+  default:
+    break;
   }
   TS_ASSERT(ts_expr_kind_is_binary(e->kind));
   tsi_val a, b;
@@ -745,7 +908,8 @@ ts_status *tsi_eval(tsi_ctx *c, const ts_expr *e, tsi_val *out) {
 }
 
 ts_status *tsi_eval_int(tsi_ctx *c, const ts_expr *e, int64_t *out) {
-  tsi_val v;
+  tsi_val v = {0, 0};
+  *out = 0;
   if (ts_dtype_is_float(e->dtype))
     return expr_error(c, e, TS_ERR_TYPE, "expected an integer");
   TS_RETURN_IF_ERROR(tsi_eval(c, e, &v));
@@ -753,19 +917,20 @@ ts_status *tsi_eval_int(tsi_ctx *c, const ts_expr *e, int64_t *out) {
   return NULL;
 }
 
-/* ---- shapes ------------------------------------------------------------------------ */
+/* ---- shapes
+ * ------------------------------------------------------------------------ */
 
 ts_status *tsi_match_shape(tsi_ctx *c, const char *what, const char *earlier,
                            ts_loc loc, ts_expr *const *dims, int ndim,
                            const int64_t *shape, bool check_compound) {
   for (int d = 0; d < ndim; d++) {
     const ts_expr *e = dims[d];
-    int64_t want;
+    int64_t want = 0;
     if (e->kind == TS_E_INT) {
       if (e->u.int_value != shape[d])
-        return ts_status_make(TS_ERR_TYPE, loc, "%s: dimension %d is %lld, got %lld",
-                              what, d, (long long)e->u.int_value,
-                              (long long)shape[d]);
+        return ts_status_make(TS_ERR_TYPE, loc,
+                              "%s: dimension %d is %lld, got %lld", what, d,
+                              (long long)e->u.int_value, (long long)shape[d]);
     } else if (e->kind == TS_E_VAR) {
       const tsi_val *v = tsi_var_get(c, e->u.var);
       if (!v) {
@@ -794,13 +959,15 @@ ts_status *tsi_match_shape(tsi_ctx *c, const char *what, const char *earlier,
                             b.data, (long long)want, (long long)shape[d]);
       }
       ts_strbuf_free(&b);
-      if (st) return st;
+      if (st)
+        return st;
     }
   }
   return NULL;
 }
 
-/* ---- statements --------------------------------------------------------------------- */
+/* ---- statements
+ * --------------------------------------------------------------------- */
 
 static ts_status *exec(tsi_ctx *c, const ts_stmt *s);
 
@@ -816,15 +983,17 @@ typedef TS_VEC(var_save) var_vec;
 static ts_status *match_field(tsi_ctx *c, const ts_expr *decl, int64_t actual,
                               var_vec *vars, ts_loc loc, const char *bufname,
                               const char *field) {
-  if (!decl) return NULL;
+  if (!decl)
+    return NULL;
   if (decl->kind == TS_E_VAR && !tsi_var_get(c, decl->u.var)) {
     var_save sv = {decl->u.var, {0}};
     tsi_val v = {wrap_int(decl->u.var->dtype, actual), 0};
     tsi_var_bind(c, decl->u.var, v, &sv.old);
-    if (vars) ts_vec_push(vars, sv);
+    if (vars)
+      ts_vec_push(vars, sv);
     return NULL;
   }
-  int64_t want;
+  int64_t want = 0;
   TS_RETURN_IF_ERROR(tsi_eval_int(c, decl, &want));
   if (want != actual)
     return ts_status_make(TS_ERR_RUNTIME, loc,
@@ -838,7 +1007,7 @@ static ts_status *bind_match_buffer(tsi_ctx *c, const ts_match_buffer *mb,
                                     ts_loc loc, tsi_buf **out, var_vec *vars) {
   const ts_buffer *b = mb->buffer;
   const ts_region *r = &mb->source;
-  tsi_buf tmp, *src;
+  tsi_buf tmp, *src = NULL;
   TS_RETURN_IF_ERROR(buf_view(c, r->buffer, loc, &tmp, &src));
   int n = src->ndim, k = b->ndim;
   if (r->n != n || k > n)
@@ -874,12 +1043,14 @@ static ts_status *bind_match_buffer(tsi_ctx *c, const ts_match_buffer *mb,
     int d = n - k + j;
     v->shape[j] = exts[d];
     v->strides[j] = src->strides[d];
-    st = match_field(c, b->shape[j], exts[d], vars, loc, b->name, "a dimension");
+    st =
+        match_field(c, b->shape[j], exts[d], vars, loc, b->name, "a dimension");
     if (!st && b->strides)
       st = match_field(c, b->strides[j], src->strides[d], vars, loc, b->name,
                        "a stride");
   }
-  if (!st) st = match_field(c, b->elem_offset, off, vars, loc, b->name, "elem_offset");
+  if (!st)
+    st = match_field(c, b->elem_offset, off, vars, loc, b->name, "elem_offset");
   if (st) {
     free(v);
     return st;
@@ -892,13 +1063,16 @@ static ts_status *exec_block(tsi_ctx *c, const ts_stmt *s) {
   const ts_block *blk = s->u.realize.block;
   ts_loc loc = pick_loc(c, blk->loc.line ? blk->loc : s->loc);
   if (s->u.realize.predicate) {
-    tsi_val p;
+    tsi_val p = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, s->u.realize.predicate, &p));
-    if (!as_i(p, s->u.realize.predicate->dtype)) return NULL;
+    if (!as_i(p, s->u.realize.predicate->dtype))
+      return NULL;
   }
   int n = blk->n_iter_vars;
-  tsi_val *vals = ts_xcalloc(n ? (size_t)n : 1, sizeof(*vals));
-  tsi_slot *olds = ts_xcalloc(n ? (size_t)n : 1, sizeof(*olds));
+  tsi_val vals_small[8];
+  tsi_slot olds_small[8];
+  tsi_val *vals = n <= 8 ? vals_small : ts_xcalloc((size_t)n, sizeof(*vals));
+  tsi_slot *olds = n <= 8 ? olds_small : ts_xcalloc((size_t)n, sizeof(*olds));
   ts_status *st = NULL;
   for (int k = 0; k < n && !st; k++) {
     st = tsi_eval(c, s->u.realize.iter_values[k], &vals[k]);
@@ -907,8 +1081,10 @@ static ts_status *exec_block(tsi_ctx *c, const ts_stmt *s) {
                          s->u.realize.iter_values[k]->dtype, vals[k]);
   }
   if (st) {
-    free(vals);
-    free(olds);
+    if (vals != vals_small)
+      free(vals);
+    if (olds != olds_small)
+      free(olds);
     return st;
   }
   for (int k = 0; k < n; k++)
@@ -918,10 +1094,11 @@ static ts_status *exec_block(tsi_ctx *c, const ts_stmt *s) {
   var_vec vsaves = {0};
   TS_VEC(tsi_buf *) views = {0};
   for (int i = 0; i < blk->n_alloc_buffers && !st; i++) {
-    tsi_buf *v;
+    tsi_buf *v = NULL;
     const ts_buffer *b = blk->alloc_buffers[i];
     st = alloc_view(c, b, loc, &v);
-    if (st) break;
+    if (st)
+      break;
     ts_vec_push(&views, v);
     buf_save sv;
     bind_buf(c, b, v, &sv);
@@ -932,10 +1109,11 @@ static ts_status *exec_block(tsi_ctx *c, const ts_stmt *s) {
     }
   }
   for (int i = 0; i < blk->n_match_buffers && !st; i++) {
-    tsi_buf *v;
+    tsi_buf *v = NULL;
     const ts_buffer *b = blk->match_buffers[i].buffer;
     st = bind_match_buffer(c, &blk->match_buffers[i], loc, &v, &vsaves);
-    if (st) break;
+    if (st)
+      break;
     ts_vec_push(&views, v);
     buf_save sv;
     bind_buf(c, b, v, &sv);
@@ -948,31 +1126,40 @@ static ts_status *exec_block(tsi_ctx *c, const ts_stmt *s) {
   if (!st && blk->init) {
     bool run = true;
     for (int k = 0; k < n && run && !st; k++) {
-      if (blk->iter_vars[k].type != TS_ITER_REDUCE) continue;
+      if (blk->iter_vars[k].type != TS_ITER_REDUCE)
+        continue;
       int64_t mn = 0;
       if (blk->iter_vars[k].dom.min)
         st = tsi_eval_int(c, blk->iter_vars[k].dom.min, &mn);
-      if (as_i(vals[k], blk->iter_vars[k].var->dtype) != mn) run = false;
+      if (as_i(vals[k], blk->iter_vars[k].var->dtype) != mn)
+        run = false;
     }
-    if (!st && run) st = exec(c, blk->init);
+    if (!st && run)
+      st = exec(c, blk->init);
   }
-  if (!st && blk->body) st = exec(c, blk->body);
+  if (!st && blk->body)
+    st = exec(c, blk->body);
 
-  for (size_t i = saves.len; i-- > 0;) unbind_buf(c, &saves.data[i]);
-  for (size_t i = 0; i < views.len; i++) free_view(views.data[i]);
+  for (size_t i = saves.len; i-- > 0;)
+    unbind_buf(c, &saves.data[i]);
+  for (size_t i = 0; i < views.len; i++)
+    free_view(views.data[i]);
   for (size_t i = vsaves.len; i-- > 0;)
     tsi_var_restore(c, vsaves.data[i].var, vsaves.data[i].old);
-  for (int k = n; k-- > 0;) tsi_var_restore(c, blk->iter_vars[k].var, olds[k]);
+  for (int k = n; k-- > 0;)
+    tsi_var_restore(c, blk->iter_vars[k].var, olds[k]);
   ts_vec_free(&saves);
   ts_vec_free(&vsaves);
   ts_vec_free(&views);
-  free(vals);
-  free(olds);
+  if (vals != vals_small)
+    free(vals);
+  if (olds != olds_small)
+    free(olds);
   return st;
 }
 
 static ts_status *exec_for(tsi_ctx *c, const ts_stmt *s) {
-  int64_t mn, ext;
+  int64_t mn = 0, ext = 0;
   TS_RETURN_IF_ERROR(tsi_eval_int(c, s->u.for_.min, &mn));
   TS_RETURN_IF_ERROR(tsi_eval_int(c, s->u.for_.extent, &ext));
   const ts_var *var = s->u.for_.var;
@@ -990,18 +1177,22 @@ static ts_status *exec_for(tsi_ctx *c, const ts_stmt *s) {
 }
 
 static ts_status *exec(tsi_ctx *c, const ts_stmt *s) {
-  if (!s) return NULL;
-  if (s->loc.line > 0) c->cur_loc = s->loc;
+  if (!s)
+    return NULL;
+  if (s->loc.line > 0)
+    c->cur_loc = s->loc;
   switch (s->kind) {
   case TS_S_SEQ:
     for (int i = 0; i < s->u.seq.n; i++)
       TS_RETURN_IF_ERROR(exec(c, s->u.seq.stmts[i]));
     return NULL;
-  case TS_S_FOR: return exec_for(c, s);
-  case TS_S_BLOCK_REALIZE: return exec_block(c, s);
+  case TS_S_FOR:
+    return exec_for(c, s);
+  case TS_S_BLOCK_REALIZE:
+    return exec_block(c, s);
   case TS_S_STORE: {
     const ts_buffer *b = s->u.store.buffer;
-    tsi_val v;
+    tsi_val v = {0, 0};
     char *p;
     TS_RETURN_IF_ERROR(tsi_eval(c, s->u.store.value, &v));
     TS_RETURN_IF_ERROR(elem_ptr(c, b, s->u.store.indices, s->u.store.n,
@@ -1010,13 +1201,14 @@ static ts_status *exec(tsi_ctx *c, const ts_stmt *s) {
     return NULL;
   }
   case TS_S_IF: {
-    tsi_val cv;
+    tsi_val cv = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, s->u.if_.cond, &cv));
-    if (as_i(cv, s->u.if_.cond->dtype)) return exec(c, s->u.if_.then_s);
+    if (as_i(cv, s->u.if_.cond->dtype))
+      return exec(c, s->u.if_.then_s);
     return exec(c, s->u.if_.else_s);
   }
   case TS_S_LET: {
-    tsi_val v;
+    tsi_val v = {0, 0};
     tsi_slot old;
     TS_RETURN_IF_ERROR(tsi_eval(c, s->u.let.value, &v));
     v = cast_val(s->u.let.var->dtype, s->u.let.value->dtype, v);
@@ -1026,13 +1218,13 @@ static ts_status *exec(tsi_ctx *c, const ts_stmt *s) {
     return st;
   }
   case TS_S_EVALUATE: {
-    tsi_val v;
+    tsi_val v = {0, 0};
     return tsi_eval(c, s->u.eval.value, &v);
   }
   case TS_S_ALLOCATE: {
     const ts_buffer *b = s->u.alloc.buffer;
-    tsi_buf *v;
-    buf_save s1, s2;
+    tsi_buf *v = NULL;
+    buf_save s1 = {0}, s2 = {0};
     TS_RETURN_IF_ERROR(alloc_view(c, b, pick_loc(c, s->loc), &v));
     bind_buf(c, b, v, &s1);
     bind_buf(c, b->data, v, &s2);
@@ -1043,7 +1235,7 @@ static ts_status *exec(tsi_ctx *c, const ts_stmt *s) {
     return st;
   }
   case TS_S_ASSERT: {
-    tsi_val cv;
+    tsi_val cv = {0, 0};
     TS_RETURN_IF_ERROR(tsi_eval(c, s->u.assert_.cond, &cv));
     if (!as_i(cv, s->u.assert_.cond->dtype))
       return ts_status_make(TS_ERR_RUNTIME, pick_loc(c, s->loc),
@@ -1055,21 +1247,50 @@ static ts_status *exec(tsi_ctx *c, const ts_stmt *s) {
   TS_UNREACHABLE();
 }
 
-/* ---- entry point ---------------------------------------------------------------------- */
+/* ---- entry point
+ * ---------------------------------------------------------------------- */
 
 static const char *value_kind_name(ts_value_kind k) {
   switch (k) {
-  case TS_VAL_NONE: return "None";
-  case TS_VAL_TENSOR: return "a tensor";
-  case TS_VAL_INT: return "an integer";
-  case TS_VAL_FLOAT: return "a float";
-  case TS_VAL_STR: return "a string";
+  case TS_VAL_NONE:
+    return "None";
+  case TS_VAL_TENSOR:
+    return "a tensor";
+  case TS_VAL_INT:
+    return "an integer";
+  case TS_VAL_FLOAT:
+    return "a float";
+  case TS_VAL_STR:
+    return "a string";
   }
   return "?";
 }
 
 static const char *param_name(const ts_param *p) {
   return p->buffer ? p->buffer->name : p->var->name;
+}
+
+/* A declared stride or elem_offset of a buffer parameter against the
+ * compact array's value. */
+static ts_status *bind_param_field(tsi_ctx *c, const ts_expr *decl,
+                                   int64_t actual, ts_loc loc, const char *name,
+                                   const char *field, int dim) {
+  if (decl->kind == TS_E_VAR && !tsi_var_get(c, decl->u.var)) {
+    tsi_val v = {wrap_int(decl->u.var->dtype, actual), 0};
+    tsi_var_bind(c, decl->u.var, v, NULL);
+    return NULL;
+  }
+  int64_t want = 0;
+  TS_RETURN_IF_ERROR(tsi_eval_int(c, decl, &want));
+  if (want == actual)
+    return NULL;
+  char d[32] = "";
+  if (dim >= 0)
+    snprintf(d, sizeof d, " %d", dim);
+  return ts_status_make(TS_ERR_TYPE, loc,
+                        "parameter '%s': %s%s is %lld, the (compact) array "
+                        "has %lld",
+                        name, field, d, (long long)want, (long long)actual);
 }
 
 /* Checks and binds the arguments; views[i] gets a heap view per buffer
@@ -1082,10 +1303,12 @@ static ts_status *bind_params(tsi_ctx *c, const ts_primfunc *f,
       const ts_param *p = &f->params[i];
       const ts_buffer *b = p->buffer;
       ts_loc loc = (b && b->loc.line) ? b->loc : f->loc;
-      if (p->var && p->var->loc.line && !b) loc = p->var->loc;
+      if (p->var && p->var->loc.line && !b)
+        loc = p->var->loc;
       snprintf(what, sizeof what, "parameter '%s'", param_name(p));
       if (!b) {
-        if (pass) continue;
+        if (pass)
+          continue;
         const ts_value *a = &args[i];
         ts_dtype vt = p->var->dtype;
         tsi_val v = {0, 0};
@@ -1094,9 +1317,10 @@ static ts_status *bind_params(tsi_ctx *c, const ts_primfunc *f,
         } else if (ts_dtype_is_float(vt) &&
                    (a->kind == TS_VAL_FLOAT || a->kind == TS_VAL_INT)) {
           v.f = tsi_round_float(vt, a->kind == TS_VAL_FLOAT ? a->u.f
-                                                             : (double)a->u.i);
+                                                            : (double)a->u.i);
         } else {
-          return ts_status_make(TS_ERR_TYPE, loc, "%s: expected a %s scalar, "
+          return ts_status_make(TS_ERR_TYPE, loc,
+                                "%s: expected a scalar of type %s, "
                                 "got %s",
                                 what, ts_dtype_str(vt, d1),
                                 value_kind_name(a->kind));
@@ -1113,8 +1337,9 @@ static ts_status *bind_params(tsi_ctx *c, const ts_primfunc *f,
       const ts_ndarray *t = args[i].u.tensor;
       if (pass == 0) {
         if (args[i].kind != TS_VAL_TENSOR || !t)
-          return ts_status_make(TS_ERR_TYPE, loc, "%s: expected a tensor, got %s",
-                                what, value_kind_name(args[i].kind));
+          return ts_status_make(TS_ERR_TYPE, loc,
+                                "%s: expected a tensor, got %s", what,
+                                value_kind_name(args[i].kind));
         if (ts_ndarray_ndim(t) != b->ndim)
           return ts_status_make(TS_ERR_TYPE, loc,
                                 "%s: expected rank %d, got rank %d", what,
@@ -1132,7 +1357,8 @@ static ts_status *bind_params(tsi_ctx *c, const ts_primfunc *f,
   for (int i = 0; i < f->n_params; i++) {
     const ts_param *p = &f->params[i];
     const ts_buffer *b = p->buffer;
-    if (!b) continue;
+    if (!b)
+      continue;
     ts_loc loc = b->loc.line ? b->loc : f->loc;
     const ts_ndarray *t = args[i].u.tensor;
     tsi_buf *v = ts_xcalloc(1, sizeof(*v));
@@ -1144,48 +1370,64 @@ static ts_status *bind_params(tsi_ctx *c, const ts_primfunc *f,
     v->nbytes = ts_ndarray_nbytes(t);
     v->dtype = b->dtype;
     v->ndim = b->ndim;
+    /* Arrays are compact with no offset: declared strides and elem_offset
+     * must agree (variables among them are bound), as TVM's argument
+     * binding requires. */
     int64_t st = 1;
     for (int k = b->ndim - 1; k >= 0; k--) {
       v->shape[k] = ts_ndarray_shape(t)[k];
       v->strides[k] = st;
       if (b->strides)
-        TS_RETURN_IF_ERROR(match_field(c, b->strides[k], st, NULL, loc, b->name,
-                                       "a stride"));
+        TS_RETURN_IF_ERROR(bind_param_field(c, b->strides[k], st, loc, b->name,
+                                            "stride of dimension", k));
       st *= v->shape[k];
     }
-    if (b->elem_offset) {
-      if (b->elem_offset->kind == TS_E_VAR && !tsi_var_get(c, b->elem_offset->u.var)) {
-        tsi_val z = {0, 0};
-        tsi_var_bind(c, b->elem_offset->u.var, z, NULL);
-      }
-      TS_RETURN_IF_ERROR(tsi_eval_int(c, b->elem_offset, &v->elem_offset));
-    }
-    if (b->strides)
-      for (int k = 0; k < b->ndim; k++)
-        TS_RETURN_IF_ERROR(tsi_eval_int(c, b->strides[k], &v->strides[k]));
+    if (b->elem_offset)
+      TS_RETURN_IF_ERROR(bind_param_field(c, b->elem_offset, 0, loc, b->name,
+                                          "elem_offset", -1));
   }
   return NULL;
+}
+
+void tsi_attach_source(const ts_module *m, ts_status *st) {
+  if (!st || !m || !m->source_text)
+    return;
+  ts_loc loc = ts_status_loc(st);
+  if (loc.line <= 0)
+    return;
+  if (m->source_name && loc.file && strcmp(m->source_name, loc.file) != 0)
+    return;
+  const char *p = m->source_text;
+  for (int line = 1; line < loc.line && p; line++) {
+    p = strchr(p, '\n');
+    if (p)
+      p++;
+  }
+  if (p)
+    ts_status_set_source_line(st, p);
 }
 
 ts_status *ts_interp_primfunc(ts_module *m, ts_primfunc *f,
                               const ts_value *args, int n_args) {
   if (n_args != f->n_params)
-    return ts_status_make(TS_ERR_TYPE, f->loc, "%s expects %d argument%s, got %d",
-                          f->name, f->n_params, f->n_params == 1 ? "" : "s",
-                          n_args);
+    return ts_status_make(TS_ERR_TYPE, f->loc,
+                          "%s expects %d argument%s, got %d", f->name,
+                          f->n_params, f->n_params == 1 ? "" : "s", n_args);
   tsi_ctx c;
   tsi_ctx_init(&c, m);
   c.cur_loc = f->loc;
-  tsi_buf **views = ts_xcalloc(f->n_params ? (size_t)f->n_params : 1,
-                               sizeof(*views));
+  tsi_buf **views =
+      ts_xcalloc(f->n_params ? (size_t)f->n_params : 1, sizeof(*views));
   ts_status *st = bind_params(&c, f, args, views);
   if (!st) {
     for (int i = 0; i < f->n_params; i++) {
-      if (!views[i]) continue;
+      if (!views[i])
+        continue;
       const ts_param *p = &f->params[i];
       buf_save sv;
       bind_buf(&c, p->buffer, views[i], &sv);
-      if (p->buffer->data) bind_buf(&c, p->buffer->data, views[i], &sv);
+      if (p->buffer->data)
+        bind_buf(&c, p->buffer->data, views[i], &sv);
       if (p->var && p->var != p->buffer->data)
         bind_buf(&c, p->var, views[i], &sv);
     }
@@ -1194,14 +1436,18 @@ ts_status *ts_interp_primfunc(ts_module *m, ts_primfunc *f,
   /* Parameter views are not owned (data is the caller's); unbind them and
    * free the structs here, so that tsi_ctx_free finds nothing left. */
   for (int i = 0; i < f->n_params; i++) {
-    if (!views[i]) continue;
+    if (!views[i])
+      continue;
     const ts_param *p = &f->params[i];
     ts_ptrmap_remove(&c.bufs, p->buffer);
-    if (p->buffer->data) ts_ptrmap_remove(&c.bufs, p->buffer->data);
-    if (p->var) ts_ptrmap_remove(&c.bufs, p->var);
+    if (p->buffer->data)
+      ts_ptrmap_remove(&c.bufs, p->buffer->data);
+    if (p->var)
+      ts_ptrmap_remove(&c.bufs, p->var);
     free(views[i]);
   }
   free(views);
   tsi_ctx_free(&c);
+  tsi_attach_source(m, st);
   return st;
 }

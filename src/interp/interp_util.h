@@ -73,6 +73,10 @@ ts_status *tsi_match_shape(tsi_ctx *c, const char *what, const char *earlier,
                            ts_loc loc, ts_expr *const *dims, int ndim,
                            const int64_t *shape, bool check_compound);
 
+/* Attaches the source line of st's location when the module keeps its
+ * source text (no-op otherwise). */
+void tsi_attach_source(const ts_module *m, ts_status *st);
+
 /* ---- float16 / bfloat16 conversions (round to nearest even) ------------ */
 
 double tsi_f16_to_f64(uint16_t h);

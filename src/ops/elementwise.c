@@ -5,15 +5,16 @@
 
 #include "ops/ops_internal.h"
 
-/* ---- inference ------------------------------------------------------------ */
+/* ---- inference ------------------------------------------------------------
+ */
 
 static ts_status *infer_unary(ts_arena *a, const ts_gexpr *call,
                               ts_sinfo **out) {
   const ts_sinfo *x;
   TS_RETURN_IF_ERROR(ts_ops_check_arity(call));
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 0, "data", &x));
-  *out = ts_ops_tensor(a, x->u.tensor.shape, x->u.tensor.ndim,
-                       x->u.tensor.dtype);
+  *out =
+      ts_ops_tensor(a, x->u.tensor.shape, x->u.tensor.ndim, x->u.tensor.dtype);
   return NULL;
 }
 
@@ -24,7 +25,8 @@ static ts_status *infer_binary(ts_arena *a, const ts_gexpr *call,
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 0, "x1", &x));
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 1, "x2", &y));
   ts_dtype dx = x->u.tensor.dtype, dy = y->u.tensor.dtype, dt = dx;
-  if (dx.code == TS_VOID) dt = dy;
+  if (dx.code == TS_VOID)
+    dt = dy;
   else if (dy.code != TS_VOID && !ts_dtype_eq(dx, dy)) {
     char b1[32], b2[32];
     return ts_ops_error(call, TS_ERR_TYPE, "operand dtypes differ: %s and %s",
@@ -45,9 +47,9 @@ static ts_status *infer_binary(ts_arena *a, const ts_gexpr *call,
     ts_strbuf b1 = {0}, b2 = {0};
     ts_ops_print_shape(&b1, x->u.tensor.shape, x->u.tensor.ndim);
     ts_ops_print_shape(&b2, y->u.tensor.shape, y->u.tensor.ndim);
-    ts_status *st = ts_ops_error(
-        call, TS_ERR_TYPE, "operands have incompatible shapes %s and %s",
-        b1.data, b2.data);
+    ts_status *st = ts_ops_error(call, TS_ERR_TYPE,
+                                 "operands have incompatible shapes %s and %s",
+                                 b1.data, b2.data);
     ts_strbuf_free(&b1);
     ts_strbuf_free(&b2);
     return st;
@@ -56,7 +58,8 @@ static ts_status *infer_binary(ts_arena *a, const ts_gexpr *call,
   return NULL;
 }
 
-/* ---- evaluation ----------------------------------------------------------- */
+/* ---- evaluation -----------------------------------------------------------
+ */
 
 typedef double (*unary_fn)(double);
 typedef double (*binary_fn)(double, double);
@@ -66,8 +69,8 @@ static ts_status *eval_unary(const ts_gexpr *call, ts_ndarray **args,
   TS_ASSERT(n_args >= 1);
   ts_ndarray *x = args[0];
   ts_dtype dt = ts_ndarray_dtype(x);
-  TS_RETURN_IF_ERROR(ts_ops_new_array(call, ts_ndarray_ndim(x),
-                                      ts_ndarray_shape(x), dt, out));
+  TS_RETURN_IF_ERROR(
+      ts_ops_new_array(call, ts_ndarray_ndim(x), ts_ndarray_shape(x), dt, out));
   int64_t n = ts_ndarray_numel(x);
   for (int64_t i = 0; i < n; i++)
     ts_ndarray_set_f64(*out, i, f(ts_ndarray_get_f64(x, i)));
@@ -90,7 +93,8 @@ static ts_status *eval_binary(const ts_gexpr *call, ts_ndarray **args,
   int64_t n = ts_ndarray_numel(*out);
   int nx = ts_ndarray_ndim(x), ny = ts_ndarray_ndim(y);
   const int64_t *sx = ts_ndarray_shape(x), *sy = ts_ndarray_shape(y);
-  for (int k = 0; k < nd; k++) idx[k] = 0;
+  for (int k = 0; k < nd; k++)
+    idx[k] = 0;
   for (int64_t i = 0; i < n; i++) {
     double a = ts_ndarray_get_f64(x, ts_ops_bcast_offset(idx, nd, nx, sx));
     double b = ts_ndarray_get_f64(y, ts_ops_bcast_offset(idx, nd, ny, sy));
@@ -107,14 +111,16 @@ static ts_status *eval_binary(const ts_gexpr *call, ts_ndarray **args,
     }
     ts_ndarray_set_f64(*out, i, r);
     for (int k = nd - 1; k >= 0; k--) {
-      if (++idx[k] < shape[k]) break;
+      if (++idx[k] < shape[k])
+        break;
       idx[k] = 0;
     }
   }
   return NULL;
 }
 
-/* ---- scalar functions ----------------------------------------------------- */
+/* ---- scalar functions -----------------------------------------------------
+ */
 
 static double f_relu(double x) { return x > 0 ? x : 0; }
 static double f_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }

@@ -34,8 +34,8 @@ static ts_status *reshape_target(const ts_gexpr *call, ts_expr ***out_vals,
 ts_status *ts_op_infer_RESHAPE(ts_arena *a, const ts_gexpr *call,
                                ts_sinfo **out) {
   const ts_sinfo *x;
-  ts_expr **vals;
-  int n;
+  ts_expr **vals = NULL;
+  int n = 0;
   TS_RETURN_IF_ERROR(ts_ops_check_arity(call));
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 0, "x", &x));
   TS_RETURN_IF_ERROR(reshape_target(call, &vals, &n));
@@ -49,8 +49,10 @@ ts_status *ts_op_infer_RESHAPE(ts_arena *a, const ts_gexpr *call,
   int64_t in_numel = 1;
   for (int i = 0; in_static && i < x->u.tensor.ndim; i++) {
     int64_t d;
-    if (ts_ops_const_int(x->u.tensor.shape[i], &d)) in_numel *= d;
-    else in_static = false;
+    if (ts_ops_const_int(x->u.tensor.shape[i], &d))
+      in_numel *= d;
+    else
+      in_static = false;
   }
   int infer_at = -1;
   bool out_static = true;
@@ -75,7 +77,8 @@ ts_status *ts_op_infer_RESHAPE(ts_arena *a, const ts_gexpr *call,
     }
   }
   ts_expr **sh = ts_arena_array(a, n ? (size_t)n : 1, sizeof(*sh));
-  for (int i = 0; i < n; i++) sh[i] = vals[i];
+  for (int i = 0; i < n; i++)
+    sh[i] = vals[i];
   ts_strbuf b1 = {0}, b2 = {0};
   ts_ops_print_sinfo(&b1, x);
   ts_ops_print_shape(&b2, vals, n);
@@ -96,7 +99,8 @@ ts_status *ts_op_infer_RESHAPE(ts_arena *a, const ts_gexpr *call,
   }
   ts_strbuf_free(&b1);
   ts_strbuf_free(&b2);
-  if (st) return st;
+  if (st)
+    return st;
   *out = ts_ops_tensor(a, sh, n, dt);
   return NULL;
 }
@@ -122,11 +126,15 @@ ts_status *ts_op_eval_RESHAPE(const ts_gexpr *call, ts_ndarray **args,
   int64_t shape[TS_MAX_NDIM], numel = 1;
   for (int i = 0; i < n; i++) {
     shape[i] = ts_ndarray_get_i64(s, i);
-    if (shape[i] == -1 && infer_at < 0) infer_at = i;
+    if (shape[i] == -1 && infer_at < 0)
+      infer_at = i;
     else if (shape[i] < 0)
-      return ts_ops_error(call, TS_ERR_VALUE, "bad dimension %lld in the new "
-                          "shape", (long long)shape[i]);
-    else numel *= shape[i];
+      return ts_ops_error(call, TS_ERR_VALUE,
+                          "bad dimension %lld in the new "
+                          "shape",
+                          (long long)shape[i]);
+    else
+      numel *= shape[i];
   }
   int64_t in = ts_ndarray_numel(x);
   if (infer_at >= 0) {
@@ -143,13 +151,15 @@ ts_status *ts_op_eval_RESHAPE(const ts_gexpr *call, ts_ndarray **args,
   return copy_into(call, x, n, shape, out);
 }
 
-/* ---- permute_dims --------------------------------------------------------- */
+/* ---- permute_dims ---------------------------------------------------------
+ */
 
 /* Reads `axes` (None: reversed) into perm[ndim], checked. */
 static ts_status *perm_axes(const ts_gexpr *call, int nd, int *perm) {
   const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, "axes");
   if (!v || v->kind == TS_ATTR_NONE) {
-    for (int i = 0; i < nd; i++) perm[i] = nd - 1 - i;
+    for (int i = 0; i < nd; i++)
+      perm[i] = nd - 1 - i;
     return NULL;
   }
   if (v->kind != TS_ATTR_LIST)
@@ -162,8 +172,9 @@ static ts_status *perm_axes(const ts_gexpr *call, int nd, int *perm) {
   bool seen[64] = {0};
   for (int i = 0; i < nd; i++) {
     const ts_attr_value *it = v->u.list.items[i];
-    int64_t ax;
-    if (it->kind == TS_ATTR_INT) ax = it->u.i;
+    int64_t ax = 0;
+    if (it->kind == TS_ATTR_INT)
+      ax = it->u.i;
     else if (!(it->kind == TS_ATTR_EXPR && ts_ops_const_int(it->u.expr, &ax)))
       return ts_ops_error(call, TS_ERR_VALUE,
                           "attribute axes must be a list of integers");
@@ -171,7 +182,8 @@ static ts_status *perm_axes(const ts_gexpr *call, int nd, int *perm) {
       return ts_ops_error(call, TS_ERR_VALUE,
                           "axis %lld is out of range for a tensor of rank %d",
                           (long long)ax, nd);
-    if (ax < 0) ax += nd;
+    if (ax < 0)
+      ax += nd;
     if (seen[ax])
       return ts_ops_error(call, TS_ERR_VALUE, "axis %lld appears twice",
                           (long long)ax);
@@ -191,7 +203,8 @@ ts_status *ts_op_infer_PERMUTE_DIMS(ts_arena *a, const ts_gexpr *call,
     *out = ts_ops_tensor(a, NULL, -1, x->u.tensor.dtype);
     return NULL;
   }
-  if (nd > 64) return ts_ops_error(call, TS_ERR_VALUE, "too many dimensions");
+  if (nd > 64)
+    return ts_ops_error(call, TS_ERR_VALUE, "too many dimensions");
   int perm[64];
   TS_RETURN_IF_ERROR(perm_axes(call, nd, perm));
   if (!x->u.tensor.shape) {
@@ -199,7 +212,8 @@ ts_status *ts_op_infer_PERMUTE_DIMS(ts_arena *a, const ts_gexpr *call,
     return NULL;
   }
   ts_expr *sh[64];
-  for (int i = 0; i < nd; i++) sh[i] = x->u.tensor.shape[perm[i]];
+  for (int i = 0; i < nd; i++)
+    sh[i] = x->u.tensor.shape[perm[i]];
   *out = ts_ops_tensor(a, sh, nd, x->u.tensor.dtype);
   return NULL;
 }
@@ -232,17 +246,20 @@ ts_status *ts_op_eval_PERMUTE_DIMS(const ts_gexpr *call, ts_ndarray **args,
   int64_t n = ts_ndarray_numel(*out);
   for (int64_t i = 0; i < n; i++) {
     int64_t off = 0;
-    for (int k = 0; k < nd; k++) off += idx[k] * istride[perm[k]];
+    for (int k = 0; k < nd; k++)
+      off += idx[k] * istride[perm[k]];
     memcpy(dst + (size_t)i * es, src + (size_t)off * es, es);
     for (int k = nd - 1; k >= 0; k--) {
-      if (++idx[k] < shape[k]) break;
+      if (++idx[k] < shape[k])
+        break;
       idx[k] = 0;
     }
   }
   return NULL;
 }
 
-/* ---- flatten -------------------------------------------------------------- */
+/* ---- flatten --------------------------------------------------------------
+ */
 
 ts_status *ts_op_infer_FLATTEN(ts_arena *a, const ts_gexpr *call,
                                ts_sinfo **out) {
@@ -259,11 +276,14 @@ ts_status *ts_op_infer_FLATTEN(ts_arena *a, const ts_gexpr *call,
   for (int i = 0; i < nd; i++) {
     int64_t d;
     ts_expr *e = x->u.tensor.shape[i];
-    if (ts_ops_const_int(e, &d)) cst *= d;
-    else sym = sym ? ts_binary(a, TS_E_MUL, sym, e) : e;
+    if (ts_ops_const_int(e, &d))
+      cst *= d;
+    else
+      sym = sym ? ts_binary(a, TS_E_MUL, sym, e) : e;
   }
   ts_expr *n = ts_ops_int64(a, cst);
-  if (sym) n = cst == 1 ? sym : ts_binary(a, TS_E_MUL, sym, n);
+  if (sym)
+    n = cst == 1 ? sym : ts_binary(a, TS_E_MUL, sym, n);
   *out = ts_ops_tensor(a, &n, 1, x->u.tensor.dtype);
   return NULL;
 }

@@ -8,21 +8,26 @@ static ts_status *matmul_out_dtype(const ts_gexpr *call, ts_dtype in,
                                    ts_dtype *out) {
   const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, "out_dtype");
   *out = in;
-  if (!v || v->kind == TS_ATTR_NONE) return NULL;
+  if (!v || v->kind == TS_ATTR_NONE)
+    return NULL;
   if (v->kind == TS_ATTR_DTYPE) {
-    if (v->u.dtype.code != TS_VOID) *out = v->u.dtype;
+    if (v->u.dtype.code != TS_VOID)
+      *out = v->u.dtype;
     return NULL;
   }
   if (v->kind == TS_ATTR_STR) {
-    if (v->u.s[0] == '\0') return NULL;
+    if (v->u.s[0] == '\0')
+      return NULL;
     ts_dtype t;
     if (!ts_dtype_parse(v->u.s, &t))
       return ts_ops_error(call, TS_ERR_VALUE, "unknown out_dtype \"%s\"",
                           v->u.s);
-    if (t.code != TS_VOID) *out = t;
+    if (t.code != TS_VOID)
+      *out = t;
     return NULL;
   }
-  return ts_ops_error(call, TS_ERR_VALUE, "attribute out_dtype must be a dtype");
+  return ts_ops_error(call, TS_ERR_VALUE,
+                      "attribute out_dtype must be a dtype");
 }
 
 static ts_status *operand_error(const ts_gexpr *call, const char *what,
@@ -44,7 +49,8 @@ ts_status *ts_op_infer_MATMUL(ts_arena *a, const ts_gexpr *call,
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 0, "x1", &x));
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 1, "x2", &y));
   ts_dtype dx = x->u.tensor.dtype, dy = y->u.tensor.dtype, dt = dx;
-  if (dx.code == TS_VOID) dt = dy;
+  if (dx.code == TS_VOID)
+    dt = dy;
   else if (dy.code != TS_VOID && !ts_dtype_eq(dx, dy)) {
     char b1[32], b2[32];
     return ts_ops_error(call, TS_ERR_TYPE, "operand dtypes differ: %s and %s",
@@ -76,9 +82,12 @@ ts_status *ts_op_infer_MATMUL(ts_arena *a, const ts_gexpr *call,
     return operand_error(call, "batch dimensions do not broadcast", x, y);
   ts_expr **sh = ts_arena_array(a, nd ? (size_t)nd : 1, sizeof(*sh));
   int k = 0;
-  for (int i = 0; i < nbatch; i++) sh[k++] = batch[i];
-  if (nx >= 2) sh[k++] = sx[nx - 2];
-  if (ny >= 2) sh[k++] = sy[ny - 1];
+  for (int i = 0; i < nbatch; i++)
+    sh[k++] = batch[i];
+  if (nx >= 2)
+    sh[k++] = sx[nx - 2];
+  if (ny >= 2)
+    sh[k++] = sy[ny - 1];
   TS_ASSERT(k == nd);
   *out = ts_ops_tensor(a, sh, nd, dt);
   return NULL;
@@ -118,14 +127,18 @@ ts_status *ts_op_eval_MATMUL(const ts_gexpr *call, ts_ndarray **args,
     idx[i] = 0;
   }
   int nd = 0;
-  for (int i = 0; i < nb; i++) shape[nd++] = bshape[i];
-  if (nx >= 2) shape[nd++] = M;
-  if (ny >= 2) shape[nd++] = N;
+  for (int i = 0; i < nb; i++)
+    shape[nd++] = bshape[i];
+  if (nx >= 2)
+    shape[nd++] = M;
+  if (ny >= 2)
+    shape[nd++] = N;
   ts_dtype dt = ts_ndarray_dtype(x);
   TS_RETURN_IF_ERROR(matmul_out_dtype(call, dt, &dt));
   TS_RETURN_IF_ERROR(ts_ops_new_array(call, nd, shape, dt, out));
   int64_t nbatch = 1;
-  for (int i = 0; i < nb; i++) nbatch *= bshape[i];
+  for (int i = 0; i < nb; i++)
+    nbatch *= bshape[i];
   int64_t o = 0;
   for (int64_t bi = 0; bi < nbatch; bi++) {
     int64_t xo = ts_ops_bcast_offset(idx, nb, bx, sx) * M * K;
@@ -139,7 +152,8 @@ ts_status *ts_op_eval_MATMUL(const ts_gexpr *call, ts_ndarray **args,
         ts_ndarray_set_f64(*out, o++, acc);
       }
     for (int k = nb - 1; k >= 0; k--) {
-      if (++idx[k] < bshape[k]) break;
+      if (++idx[k] < bshape[k])
+        break;
       idx[k] = 0;
     }
   }

@@ -30,11 +30,14 @@ const ts_op_info *ts_op_get(int op) {
 }
 
 bool ts_op_lookup(const char *name, int *out_op) {
-  if (!name) return false;
-  if (strncmp(name, "R.", 2) == 0) name += 2;
+  if (!name)
+    return false;
+  if (strncmp(name, "R.", 2) == 0)
+    name += 2;
   for (int i = 0; i < TS_OP_COUNT; i++) {
     if (strcmp(op_table[i].name, name) == 0) {
-      if (out_op) *out_op = i;
+      if (out_op)
+        *out_op = i;
       return true;
     }
   }
@@ -44,44 +47,67 @@ bool ts_op_lookup(const char *name, int *out_op) {
 /* ---- struct info helpers ---------------------------------------------- */
 
 const ts_sinfo *ts_ops_arg_sinfo(const ts_gexpr *e) {
-  if (!e) return NULL;
-  if (e->sinfo) return e->sinfo;
-  if (e->kind == TS_G_VAR && e->u.var) return e->u.var->sinfo;
+  if (!e)
+    return NULL;
+  if (e->sinfo)
+    return e->sinfo;
+  if (e->kind == TS_G_VAR && e->u.var)
+    return e->u.var->sinfo;
   return NULL;
 }
 
 bool ts_ops_const_int(const ts_expr *e, int64_t *out) {
-  if (!e || e->kind != TS_E_INT) return false;
-  if (out) *out = e->u.int_value;
+  if (!e || e->kind != TS_E_INT)
+    return false;
+  if (out)
+    *out = e->u.int_value;
   return true;
 }
 
 static const char *binop_text(ts_expr_kind k) {
   switch (k) {
-  case TS_E_ADD: return "+";
-  case TS_E_SUB: return "-";
-  case TS_E_MUL: return "*";
-  case TS_E_DIV: return "/";
-  case TS_E_MOD: return "%";
-  case TS_E_FLOORDIV: return "//";
-  case TS_E_FLOORMOD: return "%";
-  case TS_E_EQ: return "==";
-  case TS_E_NE: return "!=";
-  case TS_E_LT: return "<";
-  case TS_E_LE: return "<=";
-  case TS_E_GT: return ">";
-  case TS_E_GE: return ">=";
-  case TS_E_AND: return "and";
-  case TS_E_OR: return "or";
-  default: return NULL;
+  case TS_E_ADD:
+    return "+";
+  case TS_E_SUB:
+    return "-";
+  case TS_E_MUL:
+    return "*";
+  case TS_E_DIV:
+    return "/";
+  case TS_E_MOD:
+    return "%";
+  case TS_E_FLOORDIV:
+    return "//";
+  case TS_E_FLOORMOD:
+    return "%";
+  case TS_E_EQ:
+    return "==";
+  case TS_E_NE:
+    return "!=";
+  case TS_E_LT:
+    return "<";
+  case TS_E_LE:
+    return "<=";
+  case TS_E_GT:
+    return ">";
+  case TS_E_GE:
+    return ">=";
+  case TS_E_AND:
+    return "and";
+  case TS_E_OR:
+    return "or";
+  default:
+    return NULL;
   }
 }
 
 static void print_operand(ts_strbuf *b, const ts_expr *e) {
   bool paren = e && ts_expr_kind_is_binary(e->kind) && binop_text(e->kind);
-  if (paren) ts_strbuf_append(b, "(");
+  if (paren)
+    ts_strbuf_append(b, "(");
   ts_ops_print_expr(b, e);
-  if (paren) ts_strbuf_append(b, ")");
+  if (paren)
+    ts_strbuf_append(b, ")");
 }
 
 void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
@@ -96,9 +122,15 @@ void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
     else
       ts_strbuf_printf(b, "%lld", (long long)e->u.int_value);
     return;
-  case TS_E_FLOAT: ts_strbuf_printf(b, "%g", e->u.float_value); return;
-  case TS_E_STR: ts_strbuf_printf(b, "\"%s\"", e->u.str); return;
-  case TS_E_VAR: ts_strbuf_append(b, e->u.var->name); return;
+  case TS_E_FLOAT:
+    ts_strbuf_printf(b, "%g", e->u.float_value);
+    return;
+  case TS_E_STR:
+    ts_strbuf_printf(b, "\"%s\"", e->u.str);
+    return;
+  case TS_E_VAR:
+    ts_strbuf_append(b, e->u.var->name);
+    return;
   case TS_E_MIN:
   case TS_E_MAX:
     ts_strbuf_append(b, e->kind == TS_E_MIN ? "T.min(" : "T.max(");
@@ -121,7 +153,8 @@ void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
   case TS_E_LOAD:
     ts_strbuf_printf(b, "%s[", e->u.load.buffer->name);
     for (int i = 0; i < e->u.load.n; i++) {
-      if (i) ts_strbuf_append(b, ", ");
+      if (i)
+        ts_strbuf_append(b, ", ");
       ts_ops_print_expr(b, e->u.load.indices[i]);
     }
     ts_strbuf_append(b, "]");
@@ -129,7 +162,8 @@ void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
   case TS_E_CALL:
     ts_strbuf_printf(b, "T.%s(", ts_intrin_name(e->u.call.op));
     for (int i = 0; i < e->u.call.n; i++) {
-      if (i) ts_strbuf_append(b, ", ");
+      if (i)
+        ts_strbuf_append(b, ", ");
       ts_ops_print_expr(b, e->u.call.args[i]);
     }
     ts_strbuf_append(b, ")");
@@ -143,7 +177,8 @@ void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
     ts_ops_print_expr(b, e->u.select.f);
     ts_strbuf_append(b, ")");
     return;
-  default: break;
+  default:
+    break;
   }
   const char *op = binop_text(e->kind);
   if (op && (e->kind == TS_E_DIV || e->kind == TS_E_MOD) &&
@@ -167,10 +202,12 @@ void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
 void ts_ops_print_shape(ts_strbuf *b, ts_expr *const *shape, int ndim) {
   ts_strbuf_append(b, "(");
   for (int i = 0; i < ndim; i++) {
-    if (i) ts_strbuf_append(b, ", ");
+    if (i)
+      ts_strbuf_append(b, ", ");
     ts_ops_print_expr(b, shape[i]);
   }
-  if (ndim == 1) ts_strbuf_append(b, ",");
+  if (ndim == 1)
+    ts_strbuf_append(b, ",");
   ts_strbuf_append(b, ")");
 }
 
@@ -181,8 +218,12 @@ void ts_ops_print_sinfo(ts_strbuf *b, const ts_sinfo *s) {
     return;
   }
   switch (s->kind) {
-  case TS_SI_OBJECT: ts_strbuf_append(b, "R.Object"); return;
-  case TS_SI_FUNC: ts_strbuf_append(b, "R.Callable"); return;
+  case TS_SI_OBJECT:
+    ts_strbuf_append(b, "R.Object");
+    return;
+  case TS_SI_FUNC:
+    ts_strbuf_append(b, "R.Callable");
+    return;
   case TS_SI_PRIM:
     ts_strbuf_printf(b, "R.Prim(\"%s\")", ts_dtype_str(s->u.prim.dtype, buf));
     return;
@@ -190,7 +231,8 @@ void ts_ops_print_sinfo(ts_strbuf *b, const ts_sinfo *s) {
     if (s->u.shape.values) {
       ts_strbuf_append(b, "R.Shape([");
       for (int i = 0; i < s->u.shape.ndim; i++) {
-        if (i) ts_strbuf_append(b, ", ");
+        if (i)
+          ts_strbuf_append(b, ", ");
         ts_ops_print_expr(b, s->u.shape.values[i]);
       }
       ts_strbuf_append(b, "])");
@@ -223,7 +265,8 @@ void ts_ops_print_sinfo(ts_strbuf *b, const ts_sinfo *s) {
   case TS_SI_TUPLE:
     ts_strbuf_append(b, "R.Tuple(");
     for (int i = 0; i < s->u.tuple.n; i++) {
-      if (i) ts_strbuf_append(b, ", ");
+      if (i)
+        ts_strbuf_append(b, ", ");
       ts_ops_print_sinfo(b, s->u.tuple.fields[i]);
     }
     ts_strbuf_append(b, ")");
@@ -232,12 +275,17 @@ void ts_ops_print_sinfo(ts_strbuf *b, const ts_sinfo *s) {
 }
 
 bool ts_ops_dim_equal(const ts_expr *x, const ts_expr *y) {
-  if (x == y) return true;
-  if (!x || !y || x->kind != y->kind) return false;
+  if (x == y)
+    return true;
+  if (!x || !y || x->kind != y->kind)
+    return false;
   switch (x->kind) {
-  case TS_E_INT: return x->u.int_value == y->u.int_value;
-  case TS_E_FLOAT: return x->u.float_value == y->u.float_value;
-  case TS_E_VAR: return x->u.var == y->u.var;
+  case TS_E_INT:
+    return x->u.int_value == y->u.int_value;
+  case TS_E_FLOAT:
+    return x->u.float_value == y->u.float_value;
+  case TS_E_VAR:
+    return x->u.var == y->u.var;
   case TS_E_NOT:
   case TS_E_CAST:
     return ts_dtype_eq(x->dtype, y->dtype) &&
@@ -274,14 +322,15 @@ ts_status *ts_ops_error(const ts_gexpr *call, ts_status_code code,
 ts_status *ts_ops_check_arity(const ts_gexpr *call) {
   const ts_op_info *info = ts_op_get(call->u.call.op);
   int n = call->u.call.n_args;
-  if (n < info->min_args || n > info->max_args) {
-    if (info->min_args == info->max_args)
-      return ts_ops_error(call, TS_ERR_TYPE, "expects %d argument%s, got %d",
+  if (n >= info->min_args && n <= info->max_args)
+    return NULL;
+  if (info->min_args == info->max_args)
+    return ts_status_make(TS_ERR_TYPE, call->loc,
+                          "R.%s expects %d argument%s, got %d", info->name,
                           info->min_args, info->min_args == 1 ? "" : "s", n);
-    return ts_ops_error(call, TS_ERR_TYPE, "expects %d to %d arguments, got %d",
+  return ts_status_make(TS_ERR_TYPE, call->loc,
+                        "R.%s expects %d to %d arguments, got %d", info->name,
                         info->min_args, info->max_args, n);
-  }
-  return NULL;
 }
 
 ts_status *ts_ops_tensor_arg(const ts_gexpr *call, int i, const char *operand,
@@ -291,9 +340,9 @@ ts_status *ts_ops_tensor_arg(const ts_gexpr *call, int i, const char *operand,
   if (!s || s->kind != TS_SI_TENSOR) {
     ts_strbuf b = {0};
     ts_ops_print_sinfo(&b, s);
-    ts_status *st = ts_ops_error(call, TS_ERR_TYPE,
-                                 "operand %s must be a tensor, got %s",
-                                 operand, b.data);
+    ts_status *st =
+        ts_ops_error(call, TS_ERR_TYPE, "operand %s must be a tensor, got %s",
+                     operand, b.data);
     ts_strbuf_free(&b);
     return st;
   }
@@ -311,7 +360,8 @@ ts_sinfo *ts_ops_tensor(ts_arena *a, ts_expr *const *shape, int ndim,
   s->u.tensor.shape = NULL;
   if (shape && ndim >= 0) {
     ts_expr **sh = ts_arena_array(a, ndim ? (size_t)ndim : 1, sizeof(*sh));
-    for (int i = 0; i < ndim; i++) sh[i] = shape[i];
+    for (int i = 0; i < ndim; i++)
+      sh[i] = shape[i];
     s->u.tensor.shape = sh;
   }
   return s;
@@ -325,13 +375,20 @@ bool ts_ops_broadcast(ts_arena *a, ts_expr *const *x, int nx, ts_expr *const *y,
     int ix = nx - n + i, iy = ny - n + i;
     ts_expr *dx = ix >= 0 ? x[ix] : NULL, *dy = iy >= 0 ? y[iy] : NULL;
     int64_t cx = 0, cy = 0;
-    bool kx = dx && ts_ops_const_int(dx, &cx), ky = dy && ts_ops_const_int(dy, &cy);
-    if (!dx) sh[i] = dy;
-    else if (!dy) sh[i] = dx;
-    else if (ts_ops_dim_equal(dx, dy)) sh[i] = dx;
-    else if (kx && cx == 1) sh[i] = dy;
-    else if (ky && cy == 1) sh[i] = dx;
-    else return false;
+    bool kx = dx && ts_ops_const_int(dx, &cx),
+         ky = dy && ts_ops_const_int(dy, &cy);
+    if (!dx)
+      sh[i] = dy;
+    else if (!dy)
+      sh[i] = dx;
+    else if (ts_ops_dim_equal(dx, dy))
+      sh[i] = dx;
+    else if (kx && cx == 1)
+      sh[i] = dy;
+    else if (ky && cy == 1)
+      sh[i] = dx;
+    else
+      return false;
   }
   *out_shape = sh;
   *out_ndim = n;
@@ -351,7 +408,8 @@ ts_status *ts_ops_attr_int(const ts_gexpr *call, const char *key, int64_t def,
     *out = v->u.i;
     return NULL;
   }
-  if (v->kind == TS_ATTR_EXPR && ts_ops_const_int(v->u.expr, out)) return NULL;
+  if (v->kind == TS_ATTR_EXPR && ts_ops_const_int(v->u.expr, out))
+    return NULL;
   return ts_ops_error(call, TS_ERR_VALUE, "attribute %s must be an integer",
                       key);
 }
@@ -372,8 +430,9 @@ ts_status *ts_ops_attr_bool(const ts_gexpr *call, const char *key, bool def,
 
 static ts_status *norm_axis(const ts_gexpr *call, const char *key,
                             const ts_attr_value *v, int ndim, int *out) {
-  int64_t ax;
-  if (v->kind == TS_ATTR_INT) ax = v->u.i;
+  int64_t ax = 0;
+  if (v->kind == TS_ATTR_INT)
+    ax = v->u.i;
   else if (!(v->kind == TS_ATTR_EXPR && ts_ops_const_int(v->u.expr, &ax)))
     return ts_ops_error(call, TS_ERR_VALUE,
                         "attribute %s must be an integer or a list of integers",
@@ -389,14 +448,16 @@ static ts_status *norm_axis(const ts_gexpr *call, const char *key,
 ts_status *ts_ops_attr_axes(const ts_gexpr *call, const char *key, int ndim,
                             bool *mask) {
   const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, key);
-  for (int i = 0; i < ndim; i++) mask[i] = false;
+  for (int i = 0; i < ndim; i++)
+    mask[i] = false;
   if (!v || v->kind == TS_ATTR_NONE) {
-    for (int i = 0; i < ndim; i++) mask[i] = true;
+    for (int i = 0; i < ndim; i++)
+      mask[i] = true;
     return NULL;
   }
   if (v->kind == TS_ATTR_LIST) {
     for (int k = 0; k < v->u.list.n; k++) {
-      int ax;
+      int ax = 0;
       TS_RETURN_IF_ERROR(norm_axis(call, key, v->u.list.items[k], ndim, &ax));
       if (mask[ax])
         return ts_ops_error(call, TS_ERR_VALUE, "%s %d appears twice", key, ax);
@@ -404,7 +465,7 @@ ts_status *ts_ops_attr_axes(const ts_gexpr *call, const char *key, int ndim,
     }
     return NULL;
   }
-  int ax;
+  int ax = 0;
   TS_RETURN_IF_ERROR(norm_axis(call, key, v, ndim, &ax));
   mask[ax] = true;
   return NULL;
@@ -431,8 +492,10 @@ ts_status *ts_ops_broadcast_arrays(const ts_gexpr *call, const ts_ndarray *x,
   for (int i = 0; i < n; i++) {
     int ix = nx - n + i, iy = ny - n + i;
     int64_t dx = ix >= 0 ? sx[ix] : 1, dy = iy >= 0 ? sy[iy] : 1;
-    if (dx == dy || dy == 1) out_shape[i] = dx;
-    else if (dx == 1) out_shape[i] = dy;
+    if (dx == dy || dy == 1)
+      out_shape[i] = dx;
+    else if (dx == 1)
+      out_shape[i] = dy;
     else {
       char bx[128], by[128];
       return ts_ops_error(call, TS_ERR_TYPE,
@@ -470,7 +533,8 @@ static ts_status *infer_dps_call(ts_arena *a, const ts_gexpr *call,
   ts_sinfo *t = ts_sinfo_new(a, TS_SI_TUPLE);
   t->u.tuple.n = n;
   t->u.tuple.fields = ts_arena_array(a, (size_t)n, sizeof(ts_sinfo *));
-  for (int i = 0; i < n; i++) t->u.tuple.fields[i] = call->u.call.sinfo_args[i];
+  for (int i = 0; i < n; i++)
+    t->u.tuple.fields[i] = call->u.call.sinfo_args[i];
   *out = t;
   return NULL;
 }

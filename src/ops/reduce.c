@@ -6,7 +6,8 @@
 
 #include "ops/ops_internal.h"
 
-/* ---- softmax -------------------------------------------------------------- */
+/* ---- softmax --------------------------------------------------------------
+ */
 
 ts_status *ts_op_infer_SOFTMAX(ts_arena *a, const ts_gexpr *call,
                                ts_sinfo **out) {
@@ -14,7 +15,8 @@ ts_status *ts_op_infer_SOFTMAX(ts_arena *a, const ts_gexpr *call,
   TS_RETURN_IF_ERROR(ts_ops_check_arity(call));
   TS_RETURN_IF_ERROR(ts_ops_tensor_arg(call, 0, "data", &x));
   int nd = x->u.tensor.ndim;
-  if (x->u.tensor.dtype.code != TS_VOID && !ts_dtype_is_float(x->u.tensor.dtype)) {
+  if (x->u.tensor.dtype.code != TS_VOID &&
+      !ts_dtype_is_float(x->u.tensor.dtype)) {
     char b[32];
     return ts_ops_error(call, TS_ERR_TYPE, "requires a float tensor, got %s",
                         ts_dtype_str(x->u.tensor.dtype, b));
@@ -37,8 +39,10 @@ static void split_axis(const ts_ndarray *x, int axis, int64_t *outer,
   const int64_t *s = ts_ndarray_shape(x);
   int nd = ts_ndarray_ndim(x);
   *outer = *inner = 1;
-  for (int i = 0; i < axis; i++) *outer *= s[i];
-  for (int i = axis + 1; i < nd; i++) *inner *= s[i];
+  for (int i = 0; i < axis; i++)
+    *outer *= s[i];
+  for (int i = axis + 1; i < nd; i++)
+    *inner *= s[i];
   *len = s[axis];
 }
 
@@ -53,7 +57,8 @@ ts_status *ts_op_eval_SOFTMAX(const ts_gexpr *call, ts_ndarray **args,
     return ts_ops_error(call, TS_ERR_VALUE,
                         "axis %lld is out of range for a tensor of rank %d",
                         (long long)axis, nd);
-  if (axis < 0) axis += nd;
+  if (axis < 0)
+    axis += nd;
   TS_RETURN_IF_ERROR(ts_ops_new_array(call, nd, ts_ndarray_shape(x),
                                       ts_ndarray_dtype(x), out));
   int64_t outer, len, inner;
@@ -64,19 +69,21 @@ ts_status *ts_op_eval_SOFTMAX(const ts_gexpr *call, ts_ndarray **args,
       double mx = -INFINITY, sum = 0;
       for (int64_t k = 0; k < len; k++) {
         double v = ts_ndarray_get_f64(x, base + k * inner);
-        if (v > mx) mx = v;
+        if (v > mx)
+          mx = v;
       }
       for (int64_t k = 0; k < len; k++)
         sum += exp(ts_ndarray_get_f64(x, base + k * inner) - mx);
       for (int64_t k = 0; k < len; k++)
-        ts_ndarray_set_f64(
-            *out, base + k * inner,
-            exp(ts_ndarray_get_f64(x, base + k * inner) - mx) / sum);
+        ts_ndarray_set_f64(*out, base + k * inner,
+                           exp(ts_ndarray_get_f64(x, base + k * inner) - mx) /
+                               sum);
     }
   return NULL;
 }
 
-/* ---- sum / mean / max ----------------------------------------------------- */
+/* ---- sum / mean / max -----------------------------------------------------
+ */
 
 static ts_status *infer_reduce(ts_arena *a, const ts_gexpr *call,
                                ts_sinfo **out) {
@@ -94,11 +101,13 @@ static ts_status *infer_reduce(ts_arena *a, const ts_gexpr *call,
     return NULL;
   }
   bool mask[TS_MAX_NDIM > 64 ? TS_MAX_NDIM : 64];
-  if (nd > 64) return ts_ops_error(call, TS_ERR_VALUE, "too many dimensions");
+  if (nd > 64)
+    return ts_ops_error(call, TS_ERR_VALUE, "too many dimensions");
   TS_RETURN_IF_ERROR(ts_ops_attr_axes(call, "axis", nd, mask));
   int on = 0;
   for (int i = 0; i < nd; i++)
-    if (keepdims || !mask[i]) on++;
+    if (keepdims || !mask[i])
+      on++;
   if (!x->u.tensor.shape) {
     *out = ts_ops_tensor(a, NULL, on, dt);
     return NULL;
@@ -106,8 +115,10 @@ static ts_status *infer_reduce(ts_arena *a, const ts_gexpr *call,
   ts_expr **sh = ts_arena_array(a, on ? (size_t)on : 1, sizeof(*sh));
   int k = 0;
   for (int i = 0; i < nd; i++) {
-    if (!mask[i]) sh[k++] = x->u.tensor.shape[i];
-    else if (keepdims) sh[k++] = ts_ops_int64(a, 1);
+    if (!mask[i])
+      sh[k++] = x->u.tensor.shape[i];
+    else if (keepdims)
+      sh[k++] = ts_ops_int64(a, 1);
   }
   *out = ts_ops_tensor(a, sh, on, dt);
   return NULL;
@@ -129,8 +140,10 @@ static ts_status *eval_reduce(const ts_gexpr *call, ts_ndarray **args,
   int64_t oshape[TS_MAX_NDIM], ostride[TS_MAX_NDIM], idx[TS_MAX_NDIM];
   int on = 0;
   for (int i = 0; i < nd; i++) {
-    if (!mask[i]) oshape[on++] = s[i];
-    else if (keepdims) oshape[on++] = 1;
+    if (!mask[i])
+      oshape[on++] = s[i];
+    else if (keepdims)
+      oshape[on++] = 1;
   }
   TS_RETURN_IF_ERROR(
       ts_ops_new_array(call, on, oshape, ts_ndarray_dtype(x), out));
@@ -138,30 +151,36 @@ static ts_status *eval_reduce(const ts_gexpr *call, ts_ndarray **args,
   int64_t st = 1, count = 1;
   for (int i = nd - 1; i >= 0; i--) {
     ostride[i] = mask[i] ? 0 : st;
-    if (!mask[i]) st *= s[i];
-    else count *= s[i];
+    if (!mask[i])
+      st *= s[i];
+    else
+      count *= s[i];
     idx[i] = 0;
   }
   int64_t n_out = ts_ndarray_numel(*out), n_in = ts_ndarray_numel(x);
   double *acc = ts_xmalloc((size_t)(n_out ? n_out : 1) * sizeof(double));
-  for (int64_t i = 0; i < n_out; i++) acc[i] = kind == RED_MAX ? -INFINITY : 0;
+  for (int64_t i = 0; i < n_out; i++)
+    acc[i] = kind == RED_MAX ? -INFINITY : 0;
   for (int64_t i = 0; i < n_in; i++) {
     int64_t o = 0;
-    for (int k = 0; k < nd; k++) o += idx[k] * ostride[k];
+    for (int k = 0; k < nd; k++)
+      o += idx[k] * ostride[k];
     double v = ts_ndarray_get_f64(x, i);
     if (kind == RED_MAX) {
-      if (v > acc[o] || isnan(v)) acc[o] = v;
+      if (v > acc[o] || isnan(v))
+        acc[o] = v;
     } else {
       acc[o] += v;
     }
     for (int k = nd - 1; k >= 0; k--) {
-      if (++idx[k] < s[k]) break;
+      if (++idx[k] < s[k])
+        break;
       idx[k] = 0;
     }
   }
   for (int64_t i = 0; i < n_out; i++)
-    ts_ndarray_set_f64(*out, i, kind == RED_MEAN ? acc[i] / (double)count
-                                                 : acc[i]);
+    ts_ndarray_set_f64(*out, i,
+                       kind == RED_MEAN ? acc[i] / (double)count : acc[i]);
   free(acc);
   return NULL;
 }
@@ -169,8 +188,7 @@ static ts_status *eval_reduce(const ts_gexpr *call, ts_ndarray **args,
 ts_status *ts_op_infer_SUM(ts_arena *a, const ts_gexpr *call, ts_sinfo **out) {
   return infer_reduce(a, call, out);
 }
-ts_status *ts_op_infer_MEAN(ts_arena *a, const ts_gexpr *call,
-                            ts_sinfo **out) {
+ts_status *ts_op_infer_MEAN(ts_arena *a, const ts_gexpr *call, ts_sinfo **out) {
   return infer_reduce(a, call, out);
 }
 ts_status *ts_op_infer_MAX(ts_arena *a, const ts_gexpr *call, ts_sinfo **out) {

@@ -11,6 +11,7 @@
 #include "tessera/interp.h"
 #include "tessera/ir.h"
 #include "tessera/runtime.h"
+#include "tessera/script.h"
 
 /* ---- IR building helpers ------------------------------------------------ */
 
@@ -41,7 +42,8 @@ static ts_buffer *buf(const char *name, ts_dtype t, int n, ...) {
   ts_expr *shape[8];
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) shape[i] = I(va_arg(ap, int));
+  for (int i = 0; i < n; i++)
+    shape[i] = I(va_arg(ap, int));
   va_end(ap);
   ts_buffer *b = ts_buffer_new(A, name, t, n, shape);
   b->loc = at(2);
@@ -52,7 +54,8 @@ static ts_expr *ld(ts_buffer *b, int n, ...) {
   ts_expr *idx[8];
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) idx[i] = va_arg(ap, ts_expr *);
+  for (int i = 0; i < n; i++)
+    idx[i] = va_arg(ap, ts_expr *);
   va_end(ap);
   return ts_load(A, b, idx, n);
 }
@@ -64,7 +67,8 @@ static ts_stmt *store(ts_buffer *b, ts_expr *value, int n, ...) {
   s->u.store.indices = ts_arena_array(A, (size_t)n, sizeof(ts_expr *));
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) s->u.store.indices[i] = va_arg(ap, ts_expr *);
+  for (int i = 0; i < n; i++)
+    s->u.store.indices[i] = va_arg(ap, ts_expr *);
   va_end(ap);
   s->u.store.value = value;
   return s;
@@ -110,7 +114,8 @@ static ts_stmt *grid_block(const char *name, const char *types, const int *ext,
   b->body = body;
   r->u.realize.block = b;
   ts_stmt *s = r;
-  for (int k = n - 1; k >= 0; k--) s = loop(lv[k], I(ext[k]), s);
+  for (int k = n - 1; k >= 0; k--)
+    s = loop(lv[k], I(ext[k]), s);
   return s;
 }
 
@@ -125,8 +130,8 @@ static ts_primfunc *func(const char *name, ts_buffer **params, int np,
   f->params = ts_arena_array(A, (size_t)np, sizeof(ts_param));
   for (int i = 0; i < np; i++) {
     f->params[i].buffer = params[i];
-    f->params[i].var = params[i] ? ts_var_new(A, params[i]->name, TS_HANDLET, L0)
-                                 : NULL;
+    f->params[i].var =
+        params[i] ? ts_var_new(A, params[i]->name, TS_HANDLET, L0) : NULL;
   }
   ts_block *root = ts_arena_alloc(A, sizeof(*root));
   root->name = "root";
@@ -146,7 +151,8 @@ static ts_ndarray *arr(ts_dtype t, int n, ...) {
   int64_t shape[8];
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) shape[i] = va_arg(ap, int);
+  for (int i = 0; i < n; i++)
+    shape[i] = va_arg(ap, int);
   va_end(ap);
   ts_ndarray *a;
   ts_status *st = ts_ndarray_create(n, shape, t, &a);
@@ -177,8 +183,8 @@ static void teardown(void) { ts_module_destroy(M); }
 /* ---- TensorIR functions -------------------------------------------------- */
 
 /* for i, j, k in T.grid(M, N, K): with T.block("C"): vi, vj, vk = remap("SSR")
- *   with T.init(): C[vi, vj] = 0;  C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
- * (plus, when relu, a second block through Y). */
+ *   with T.init(): C[vi, vj] = 0;  C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk,
+ * vj] (plus, when relu, a second block through Y). */
 static ts_primfunc *build_matmul(const char *name, int m, int n, int k,
                                  bool relu) {
   ts_buffer *a = buf("A", TS_F32, 2, m, k), *b = buf("B", TS_F32, 2, k, n);
@@ -186,18 +192,20 @@ static ts_primfunc *build_matmul(const char *name, int m, int n, int k,
   ts_buffer *y = relu ? buf("Y", TS_F32, 2, m, n) : c;
   ts_var *iv[3] = {ivar("vi"), ivar("vj"), ivar("vk")};
   int ext[3] = {m, n, k};
-  ts_stmt *mm = grid_block(
-      "Y", "SSR", ext, iv, store(y, F(0), 2, V(iv[0]), V(iv[1])),
-      store(y,
-            ADD(ld(y, 2, V(iv[0]), V(iv[1])),
-                MUL(ld(a, 2, V(iv[0]), V(iv[2])), ld(b, 2, V(iv[2]), V(iv[1])))),
-            2, V(iv[0]), V(iv[1])));
+  ts_stmt *mm =
+      grid_block("Y", "SSR", ext, iv, store(y, F(0), 2, V(iv[0]), V(iv[1])),
+                 store(y,
+                       ADD(ld(y, 2, V(iv[0]), V(iv[1])),
+                           MUL(ld(a, 2, V(iv[0]), V(iv[2])),
+                               ld(b, 2, V(iv[2]), V(iv[1])))),
+                       2, V(iv[0]), V(iv[1])));
   ts_buffer *params[3] = {a, b, c};
-  if (!relu) return func(name, params, 3, NULL, 0, mm);
+  if (!relu)
+    return func(name, params, 3, NULL, 0, mm);
   ts_var *jv[2] = {ivar("vi"), ivar("vj")};
-  ts_stmt *r = grid_block("C", "SS", ext, jv, NULL,
-                          store(c, MAX(ld(y, 2, V(jv[0]), V(jv[1])), F(0)), 2,
-                                V(jv[0]), V(jv[1])));
+  ts_stmt *r = grid_block(
+      "C", "SS", ext, jv, NULL,
+      store(c, MAX(ld(y, 2, V(jv[0]), V(jv[1])), F(0)), 2, V(jv[0]), V(jv[1])));
   ts_buffer **allocs = ts_arena_array(A, 1, sizeof(ts_buffer *));
   allocs[0] = y;
   return func(name, params, 3, allocs, 1, seq2(mm, r));
@@ -208,7 +216,8 @@ static void ref_matmul(ts_ndarray *a, ts_ndarray *b, int m, int n, int k,
   for (int i = 0; i < m; i++)
     for (int j = 0; j < n; j++) {
       float acc = 0;
-      for (int p = 0; p < k; p++) acc += fget(a, i * k + p) * fget(b, p * n + j);
+      for (int p = 0; p < k; p++)
+        acc += fget(a, i * k + p) * fget(b, p * n + j);
       out[i * n + j] = relu && acc < 0 ? 0 : acc;
     }
 }
@@ -223,7 +232,8 @@ TEST(tir_matmul) {
   float ref[35];
   ref_matmul(a, b, 5, 7, 6, false, ref);
   /* float32 accumulation in the same order: exact */
-  for (int i = 0; i < 35; i++) CHECK(fget(c, i) == ref[i]);
+  for (int i = 0; i < 35; i++)
+    CHECK(fget(c, i) == ref[i]);
   ts_ndarray_release(a);
   ts_ndarray_release(b);
   ts_ndarray_release(c);
@@ -265,14 +275,11 @@ TEST(tir_conv2d) {
   ts_var *pv[4] = {ivar("n"), ivar("c"), ivar("h"), ivar("w")};
   int pext[4] = {N, C, H + 2, W + 2};
   ts_expr *h = V(pv[2]), *ww = V(pv[3]);
-  ts_expr *cond =
-      bin(TS_E_AND,
-          bin(TS_E_AND, bin(TS_E_LE, I(1), h), bin(TS_E_LT, h, I(H + 1))),
-          bin(TS_E_AND, bin(TS_E_LE, I(1), ww), bin(TS_E_LT, ww, I(W + 1))));
-  ts_expr *ite_args[3] = {cond,
-                          ld(x, 4, V(pv[0]), V(pv[1]), SUB(h, I(1)),
-                             SUB(ww, I(1))),
-                          F(0)};
+  ts_expr *cond = bin(
+      TS_E_AND, bin(TS_E_AND, bin(TS_E_LE, I(1), h), bin(TS_E_LT, h, I(H + 1))),
+      bin(TS_E_AND, bin(TS_E_LE, I(1), ww), bin(TS_E_LT, ww, I(W + 1))));
+  ts_expr *ite_args[3] = {
+      cond, ld(x, 4, V(pv[0]), V(pv[1]), SUB(h, I(1)), SUB(ww, I(1))), F(0)};
   ts_stmt *padb = grid_block(
       "pad", "SSSS", pext, pv, NULL,
       store(pad, ts_call(A, TS_F32, TS_INTRIN_IF_THEN_ELSE, ite_args, 3), 4,
@@ -329,25 +336,24 @@ TEST(tir_softmax) {
   ts_var *a[2] = {ivar("i"), ivar("k")}, *b[2] = {ivar("i"), ivar("j")};
   ts_var *c[2] = {ivar("i"), ivar("k")}, *d[2] = {ivar("i"), ivar("j")};
   int ext[2] = {R, Cn};
-  ts_stmt *s1 = grid_block("max", "SR", ext, a,
-                           store(mx, F(-INFINITY), 1, V(a[0])),
-                           store(mx, MAX(ld(mx, 1, V(a[0])),
-                                         ld(x, 2, V(a[0]), V(a[1]))),
-                                 1, V(a[0])));
-  ts_stmt *s2 = grid_block(
-      "exp", "SS", ext, b, NULL,
-      store(e,
-            call1(TS_INTRIN_EXP,
-                  SUB(ld(x, 2, V(b[0]), V(b[1])), ld(mx, 1, V(b[0])))),
-            2, V(b[0]), V(b[1])));
-  ts_stmt *s3 = grid_block(
-      "sum", "SR", ext, c, store(sm, F(0), 1, V(c[0])),
-      store(sm, ADD(ld(sm, 1, V(c[0])), ld(e, 2, V(c[0]), V(c[1]))), 1,
-            V(c[0])));
-  ts_stmt *s4 = grid_block(
-      "div", "SS", ext, d, NULL,
-      store(o, DIV(ld(e, 2, V(d[0]), V(d[1])), ld(sm, 1, V(d[0]))), 2, V(d[0]),
-            V(d[1])));
+  ts_stmt *s1 =
+      grid_block("max", "SR", ext, a, store(mx, F(-INFINITY), 1, V(a[0])),
+                 store(mx, MAX(ld(mx, 1, V(a[0])), ld(x, 2, V(a[0]), V(a[1]))),
+                       1, V(a[0])));
+  ts_stmt *s2 =
+      grid_block("exp", "SS", ext, b, NULL,
+                 store(e,
+                       call1(TS_INTRIN_EXP, SUB(ld(x, 2, V(b[0]), V(b[1])),
+                                                ld(mx, 1, V(b[0])))),
+                       2, V(b[0]), V(b[1])));
+  ts_stmt *s3 =
+      grid_block("sum", "SR", ext, c, store(sm, F(0), 1, V(c[0])),
+                 store(sm, ADD(ld(sm, 1, V(c[0])), ld(e, 2, V(c[0]), V(c[1]))),
+                       1, V(c[0])));
+  ts_stmt *s4 =
+      grid_block("div", "SS", ext, d, NULL,
+                 store(o, DIV(ld(e, 2, V(d[0]), V(d[1])), ld(sm, 1, V(d[0]))),
+                       2, V(d[0]), V(d[1])));
   ts_buffer *params[2] = {x, o};
   ts_buffer **allocs = ts_arena_array(A, 3, sizeof(ts_buffer *));
   allocs[0] = mx;
@@ -360,8 +366,10 @@ TEST(tir_softmax) {
   CHECK_OK(ts_interp_primfunc(M, f, args, 2));
   for (int i = 0; i < R; i++) {
     double m = -INFINITY, s = 0, tot = 0;
-    for (int j = 0; j < Cn; j++) m = fmax(m, fget(xa, i * Cn + j));
-    for (int j = 0; j < Cn; j++) s += exp(fget(xa, i * Cn + j) - m);
+    for (int j = 0; j < Cn; j++)
+      m = fmax(m, fget(xa, i * Cn + j));
+    for (int j = 0; j < Cn; j++)
+      s += exp(fget(xa, i * Cn + j) - m);
     for (int j = 0; j < Cn; j++) {
       CHECK_NEAR(fget(oa, i * Cn + j), exp(fget(xa, i * Cn + j) - m) / s, 1e-6);
       tot += fget(oa, i * Cn + j);
@@ -392,10 +400,10 @@ TEST(tir_layer_norm) {
   ts_expr *var = SUB(MUL(ld(sq, 1, V(b[0])), F(1.0 / Cn)), MUL(mean, mean));
   ts_expr *norm = MUL(SUB(ld(x, 2, V(b[0]), V(b[1])), mean),
                       call1(TS_INTRIN_RSQRT, ADD(var, F(1e-5))));
-  ts_stmt *s2 = grid_block(
-      "norm", "SS", ext, b, NULL,
-      store(o, ADD(MUL(norm, ld(g, 1, V(b[1]))), ld(be, 1, V(b[1]))), 2,
-            V(b[0]), V(b[1])));
+  ts_stmt *s2 =
+      grid_block("norm", "SS", ext, b, NULL,
+                 store(o, ADD(MUL(norm, ld(g, 1, V(b[1]))), ld(be, 1, V(b[1]))),
+                       2, V(b[0]), V(b[1])));
   ts_buffer *params[4] = {x, g, be, o};
   ts_buffer **allocs = ts_arena_array(A, 2, sizeof(ts_buffer *));
   allocs[0] = s;
@@ -407,9 +415,11 @@ TEST(tir_layer_norm) {
   CHECK_OK(ts_interp_primfunc(M, f, args, 4));
   for (int i = 0; i < R; i++) {
     double mu = 0, v = 0;
-    for (int j = 0; j < Cn; j++) mu += fget(xa, i * Cn + j);
+    for (int j = 0; j < Cn; j++)
+      mu += fget(xa, i * Cn + j);
     mu /= Cn;
-    for (int j = 0; j < Cn; j++) v += pow(fget(xa, i * Cn + j) - mu, 2);
+    for (int j = 0; j < Cn; j++)
+      v += pow(fget(xa, i * Cn + j) - mu, 2);
     v /= Cn;
     for (int j = 0; j < Cn; j++)
       CHECK_NEAR(fget(oa, i * Cn + j),
@@ -437,12 +447,14 @@ TEST(tir_reduce_sum_axis) {
   ts_primfunc *f = func("colsum", params, 2, NULL, 0, s);
   ts_ndarray *xa = rnd(arr(TS_I32, 2, 3, 4)), *oa = arr(TS_I32, 1, 4);
   /* garbage in the output: init must overwrite it */
-  for (int j = 0; j < 4; j++) ts_ndarray_set_i64(oa, j, 1000);
+  for (int j = 0; j < 4; j++)
+    ts_ndarray_set_i64(oa, j, 1000);
   ts_value args[2] = {T(xa), T(oa)};
   CHECK_OK(ts_interp_primfunc(M, f, args, 2));
   for (int j = 0; j < 4; j++) {
     int64_t r = 0;
-    for (int i = 0; i < 3; i++) r += ts_ndarray_get_i64(xa, i * 4 + j);
+    for (int i = 0; i < 3; i++)
+      r += ts_ndarray_get_i64(xa, i * 4 + j);
     CHECK_EQ_INT(ts_ndarray_get_i64(oa, j), r);
   }
   ts_ndarray_release(xa);
@@ -457,10 +469,10 @@ TEST(tir_broadcast_add) {
   ts_buffer *c = buf("C", TS_F32, 2, 3, 4);
   ts_var *v[2] = {ivar("i"), ivar("j")};
   int ext[2] = {3, 4};
-  ts_stmt *s = grid_block(
-      "add", "SS", ext, v, NULL,
-      store(c, ADD(ld(a, 2, V(v[0]), V(v[1])), ld(b, 1, V(v[1]))), 2, V(v[0]),
-            V(v[1])));
+  ts_stmt *s =
+      grid_block("add", "SS", ext, v, NULL,
+                 store(c, ADD(ld(a, 2, V(v[0]), V(v[1])), ld(b, 1, V(v[1]))), 2,
+                       V(v[0]), V(v[1])));
   ts_buffer *params[3] = {a, b, c};
   ts_primfunc *f = func("badd", params, 3, NULL, 0, s);
   ts_ndarray *aa = rnd(arr(TS_F32, 2, 3, 4)), *ba = rnd(arr(TS_F32, 1, 4));
@@ -482,9 +494,9 @@ TEST(tir_transpose) {
   ts_buffer *a = buf("A", TS_F64, 2, 3, 4), *b = buf("B", TS_F64, 2, 4, 3);
   ts_var *v[2] = {ivar("i"), ivar("j")};
   int ext[2] = {3, 4};
-  ts_stmt *s = grid_block("T", "SS", ext, v, NULL,
-                          store(b, ld(a, 2, V(v[0]), V(v[1])), 2, V(v[1]),
-                                V(v[0])));
+  ts_stmt *s =
+      grid_block("T", "SS", ext, v, NULL,
+                 store(b, ld(a, 2, V(v[0]), V(v[1])), 2, V(v[1]), V(v[0])));
   ts_buffer *params[2] = {a, b};
   ts_primfunc *f = func("transpose", params, 2, NULL, 0, s);
   ts_ndarray *aa = rnd(arr(TS_F64, 2, 3, 4)), *ba = arr(TS_F64, 2, 4, 3);
@@ -492,7 +504,8 @@ TEST(tir_transpose) {
   CHECK_OK(ts_interp_primfunc(M, f, args, 2));
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 4; j++)
-      CHECK(ts_ndarray_get_f64(ba, j * 3 + i) == ts_ndarray_get_f64(aa, i * 4 + j));
+      CHECK(ts_ndarray_get_f64(ba, j * 3 + i) ==
+            ts_ndarray_get_f64(aa, i * 4 + j));
   ts_ndarray_release(aa);
   ts_ndarray_release(ba);
   teardown();
@@ -501,8 +514,10 @@ TEST(tir_transpose) {
 /* 2x2 max pooling, stride 2, on (1, 2, 4, 6) -> (1, 2, 2, 3) */
 TEST(tir_max_pool) {
   setup();
-  ts_buffer *x = buf("X", TS_F32, 4, 1, 2, 4, 6), *o = buf("P", TS_F32, 4, 1, 2, 2, 3);
-  ts_var *v[6] = {ivar("n"), ivar("c"), ivar("h"), ivar("w"), ivar("rh"), ivar("rw")};
+  ts_buffer *x = buf("X", TS_F32, 4, 1, 2, 4, 6),
+            *o = buf("P", TS_F32, 4, 1, 2, 2, 3);
+  ts_var *v[6] = {ivar("n"), ivar("c"),  ivar("h"),
+                  ivar("w"), ivar("rh"), ivar("rw")};
   int ext[6] = {1, 2, 2, 3, 2, 2};
   ts_stmt *s = grid_block(
       "pool", "SSSSRR", ext, v,
@@ -514,7 +529,8 @@ TEST(tir_max_pool) {
             4, V(v[0]), V(v[1]), V(v[2]), V(v[3])));
   ts_buffer *params[2] = {x, o};
   ts_primfunc *f = func("pool", params, 2, NULL, 0, s);
-  ts_ndarray *xa = rnd(arr(TS_F32, 4, 1, 2, 4, 6)), *oa = arr(TS_F32, 4, 1, 2, 2, 3);
+  ts_ndarray *xa = rnd(arr(TS_F32, 4, 1, 2, 4, 6)),
+             *oa = arr(TS_F32, 4, 1, 2, 2, 3);
   ts_value args[2] = {T(xa), T(oa)};
   CHECK_OK(ts_interp_primfunc(M, f, args, 2));
   for (int c = 0; c < 2; c++)
@@ -539,10 +555,11 @@ static ts_primfunc *build_symbolic(void) {
   ts_buffer *a = ts_buffer_new(A, "A", TS_F32, 2, shape);
   ts_buffer *b = ts_buffer_new(A, "B", TS_F32, 2, shape);
   ts_buffer *c = ts_buffer_new(A, "C", TS_F32, 2, shape);
-  ts_var *i = ts_var_new(A, "i", TS_I64, L0), *j = ts_var_new(A, "j", TS_I64, L0);
-  ts_stmt *s = store(c,
-                     ADD(MUL(ld(a, 2, V(i), V(j)), F(2)), ld(b, 2, V(i), V(j))),
-                     2, V(i), V(j));
+  ts_var *i = ts_var_new(A, "i", TS_I64, L0),
+         *j = ts_var_new(A, "j", TS_I64, L0);
+  ts_stmt *s =
+      store(c, ADD(MUL(ld(a, 2, V(i), V(j)), F(2)), ld(b, 2, V(i), V(j))), 2,
+            V(i), V(j));
   s = loop(i, V(n), loop(j, I64(4), s));
   ts_buffer *params[3] = {a, b, c};
   ts_primfunc *f = func("sym", params, 3, NULL, 0, s);
@@ -588,7 +605,9 @@ TEST(tir_integer_semantics) {
       store(o, bin(TS_E_FLOORMOD, xi, I(3)), 2, I(1), V(i)),
       store(o, bin(TS_E_DIV, xi, I(3)), 2, I(2), V(i)),
       store(o, bin(TS_E_MOD, xi, I(3)), 2, I(3), V(i)),
-      store(w, ADD(ts_cast(A, TS_DT(TS_INT, 8), xi), ts_int(A, TS_DT(TS_INT, 8), 120)),
+      store(w,
+            ADD(ts_cast(A, TS_DT(TS_INT, 8), xi),
+                ts_int(A, TS_DT(TS_INT, 8), 120)),
             1, V(i)),
   };
   ts_stmt *s = loop(i, I(4), ts_seq(A, body, 5));
@@ -597,7 +616,8 @@ TEST(tir_integer_semantics) {
   ts_ndarray *xa = arr(TS_I32, 1, 4), *oa = arr(TS_I32, 2, 4, 4);
   ts_ndarray *wa = arr(TS_DT(TS_INT, 8), 1, 4);
   int xs[4] = {7, -7, 9, -1};
-  for (int k = 0; k < 4; k++) ts_ndarray_set_i64(xa, k, xs[k]);
+  for (int k = 0; k < 4; k++)
+    ts_ndarray_set_i64(xa, k, xs[k]);
   ts_value args[3] = {T(xa), T(oa), T(wa)};
   CHECK_OK(ts_interp_primfunc(M, f, args, 3));
   int fd[4] = {2, -3, 3, -1}, fm[4] = {1, 2, 0, 2};
@@ -634,8 +654,9 @@ TEST(tir_float32_rounding) {
   /* (1 + 2^-30) - 1 in float32 is 0; in float64 it is 2^-30 */
   ts_stmt *s = seq2(
       store(o, SUB(ADD(F(1.0), F(0x1p-30)), F(1.0)), 1, I(0)),
-      store(d, SUB(ADD(ts_float(A, TS_F64, 1.0), ts_float(A, TS_F64, 0x1p-30)),
-                   ts_float(A, TS_F64, 1.0)),
+      store(d,
+            SUB(ADD(ts_float(A, TS_F64, 1.0), ts_float(A, TS_F64, 0x1p-30)),
+                ts_float(A, TS_F64, 1.0)),
             1, I(0)));
   ts_buffer *params[2] = {o, d};
   ts_primfunc *f = func("round", params, 2, NULL, 0, s);
@@ -659,8 +680,10 @@ TEST(tir_predicate_and_match_buffer) {
   ts_buffer *sub = buf("Sub", TS_F32, 2, 2, 4);
   ts_var *to = ivar("to"), *lt = ivar("lt");
   ts_var *r = ivar("r"), *cc = ivar("c");
-  ts_stmt *inner = store(sub, ts_cast(A, TS_F32, ADD(ADD(MUL(V(to), I(10)), MUL(V(r), I(4))), V(cc))), 2,
-                         V(r), V(cc));
+  ts_stmt *inner = store(
+      sub,
+      ts_cast(A, TS_F32, ADD(ADD(MUL(V(to), I(10)), MUL(V(r), I(4))), V(cc))),
+      2, V(r), V(cc));
   inner = loop(r, I(2), loop(cc, I(4), inner));
   ts_block *b = ts_arena_alloc(A, sizeof(*b));
   b->name = "tile";
@@ -689,7 +712,8 @@ TEST(tir_predicate_and_match_buffer) {
   CHECK_OK(ts_interp_primfunc(M, f, args, 1));
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++)
-      CHECK(fget(ca, i * 4 + j) == (i < 2 ? 0.0f : (float)(10 + (i - 2) * 4 + j)));
+      CHECK(fget(ca, i * 4 + j) ==
+            (i < 2 ? 0.0f : (float)(10 + (i - 2) * 4 + j)));
   ts_ndarray_release(ca);
   teardown();
 }
@@ -730,8 +754,8 @@ TEST(tir_out_of_bounds) {
   ts_buffer *a = buf("A", TS_F32, 1, 128);
   ts_var *i = ivar("i");
   ts_buffer *params[1] = {a};
-  ts_primfunc *f = func("oob", params, 1, NULL, 0,
-                        loop(i, I(129), store(a, F(1), 1, V(i))));
+  ts_primfunc *f =
+      func("oob", params, 1, NULL, 0, loop(i, I(129), store(a, F(1), 1, V(i))));
   ts_ndarray *aa = arr(TS_F32, 1, 128);
   ts_value args[1] = {T(aa)};
   CHECK_ERR(ts_interp_primfunc(M, f, args, 1), TS_ERR_RUNTIME,
@@ -806,7 +830,8 @@ static ts_primfunc *build_linear0(int K, int N) {
   ts_buffer *w = ts_buffer_new(A, "W", TS_F32, 2, sw);
   ts_buffer *b = ts_buffer_new(A, "B", TS_F32, 1, sb);
   ts_buffer *z = ts_buffer_new(A, "Z", TS_F32, 2, sz);
-  ts_var *i = ts_var_new(A, "i", TS_I64, L0), *j = ts_var_new(A, "j", TS_I64, L0);
+  ts_var *i = ts_var_new(A, "i", TS_I64, L0),
+         *j = ts_var_new(A, "j", TS_I64, L0);
   ts_var *k = ts_var_new(A, "k", TS_I64, L0);
   ts_stmt *init = store(z, ld(b, 1, V(j)), 2, V(i), V(j));
   ts_stmt *acc = store(z,
@@ -893,12 +918,14 @@ TEST(graph_mlp) {
       double hid[H];
       for (int h = 0; h < H; h++) {
         float acc = fget(b0, h);
-        for (int k = 0; k < K; k++) acc += fget(x, r * K + k) * fget(w0, h * K + k);
+        for (int k = 0; k < K; k++)
+          acc += fget(x, r * K + k) * fget(w0, h * K + k);
         hid[h] = acc > 0 ? acc : 0;
       }
       for (int j = 0; j < O; j++) {
         double acc = fget(b1, j);
-        for (int h = 0; h < H; h++) acc += hid[h] * fget(w1, j * H + h);
+        for (int h = 0; h < H; h++)
+          acc += hid[h] * fget(w1, j * H + h);
         CHECK_NEAR(fget(o, r * O + j), acc, 1e-5);
       }
     }
@@ -970,7 +997,8 @@ TEST(graph_match_cast_tuple_reshape) {
   f->blocks[0].bindings[0] =
       (ts_binding){TS_BIND_MATCH_CAST, y, gref(x), ms, at(30)};
   f->blocks[0].bindings[1] = (ts_binding){TS_BIND_VAR, r, rc, NULL, at(31)};
-  f->blocks[0].bindings[2] = (ts_binding){TS_BIND_VAR, t, gtuple(2, tf), NULL, at(32)};
+  f->blocks[0].bindings[2] =
+      (ts_binding){TS_BIND_VAR, t, gtuple(2, tf), NULL, at(32)};
   f->result = gtuple(2, res);
   ts_ndarray *xa = rnd(arr(TS_F32, 2, 2, 6));
   ts_value in[1] = {T(xa)};
@@ -982,11 +1010,13 @@ TEST(graph_match_cast_tuple_reshape) {
   CHECK_EQ_INT(ts_ndarray_ndim(o0), 2);
   CHECK_EQ_INT(ts_ndarray_shape(o0)[0], 6);
   CHECK_EQ_INT(ts_ndarray_shape(o0)[1], 2);
-  for (int i = 0; i < 12; i++) CHECK(fget(o0, i) == fget(xa, i));
+  for (int i = 0; i < 12; i++)
+    CHECK(fget(o0, i) == fget(xa, i));
   CHECK_EQ_INT(ts_ndarray_shape(o1)[0], 2);
   for (int i = 0; i < 2; i++) {
     double s = 0;
-    for (int j = 0; j < 6; j++) s += fget(xa, i * 6 + j);
+    for (int j = 0; j < 6; j++)
+      s += fget(xa, i * 6 + j);
     CHECK_NEAR(fget(o1, i), s, 1e-6);
   }
   ts_interp_free_values(outs, n_out);
@@ -1017,6 +1047,202 @@ TEST(graph_match_cast_tuple_reshape) {
   teardown();
 }
 
+/* if / let / assert / allocate statements:
+ *   for i in range(4):
+ *     T.allocate tmp (1,) ; x: int32 = i * 3
+ *     if x % 2 == 0: tmp[0] = x else: tmp[0] = -x
+ *     assert tmp[0] > -100, "too small"
+ *     O[i] = tmp[0] */
+TEST(tir_statements) {
+  setup();
+  ts_buffer *o = buf("O", TS_I32, 1, 4), *tmp = buf("tmp", TS_I32, 1, 1);
+  tmp->data = ts_var_new(A, "tmp_data", TS_HANDLET, L0);
+  ts_var *i = ivar("i"), *x = ivar("x");
+  ts_stmt *iff = ts_stmt_new(A, TS_S_IF, L0);
+  iff->u.if_.cond = bin(TS_E_EQ, bin(TS_E_FLOORMOD, V(x), I(2)), I(0));
+  iff->u.if_.then_s = store(tmp, V(x), 1, I(0));
+  iff->u.if_.else_s = store(tmp, SUB(I(0), V(x)), 1, I(0));
+  ts_stmt *as = ts_stmt_new(A, TS_S_ASSERT, at(9));
+  ts_var *lim = ivar("lim");
+  as->u.assert_.cond = bin(TS_E_GT, ld(tmp, 1, I(0)), V(lim));
+  as->u.assert_.message = "too small";
+  as->u.assert_.body = store(o, ld(tmp, 1, I(0)), 1, V(i));
+  ts_stmt *let = ts_stmt_new(A, TS_S_LET, L0);
+  let->u.let.var = x;
+  let->u.let.value = MUL(V(i), I(3));
+  let->u.let.body = seq2(iff, as);
+  ts_stmt *al = ts_stmt_new(A, TS_S_ALLOCATE, L0);
+  al->u.alloc.buffer = tmp;
+  al->u.alloc.body = let;
+  ts_buffer *params[2] = {o, NULL};
+  ts_primfunc *f = func("stmts", params, 2, NULL, 0, loop(i, I(4), al));
+  f->params[1].var = lim; /* a scalar parameter */
+  ts_ndarray *oa = arr(TS_I32, 1, 4);
+  ts_value args[2] = {T(oa), {.kind = TS_VAL_INT, .u.i = -100}};
+  CHECK_OK(ts_interp_primfunc(M, f, args, 2));
+  int want[4] = {0, -3, 6, -9};
+  for (int k = 0; k < 4; k++)
+    CHECK_EQ_INT(ts_ndarray_get_i64(oa, k), want[k]);
+  /* with lim = -8 the assert fails at i = 3 (tmp = -9) */
+  args[1].u.i = -8;
+  CHECK_ERR(ts_interp_primfunc(M, f, args, 2), TS_ERR_RUNTIME,
+            "t.py:9:5: assertion failed: too small");
+  args[1] = T(oa);
+  CHECK_ERR(ts_interp_primfunc(M, f, args, 2), TS_ERR_TYPE,
+            "parameter 'lim': expected a scalar of type int32, got a tensor");
+  ts_ndarray_release(oa);
+  teardown();
+}
+
+/* ---- from TVMScript text ------------------------------------------------- */
+
+static const char *MLP_SRC =
+    "@I.ir_module\n"
+    "class Module:\n"
+    "    @T.prim_func\n"
+    "    def linear0(x: T.handle, w: T.handle, b: T.handle, z: T.handle):\n"
+    "        n = T.int64()\n"
+    "        X = T.match_buffer(x, (n, 784))\n"
+    "        W = T.match_buffer(w, (128, 784))\n"
+    "        B = T.match_buffer(b, (128,))\n"
+    "        Z = T.match_buffer(z, (n, 128))\n"
+    "        Y = T.alloc_buffer((n, 128))\n"
+    "        for i, j, k in T.grid(n, 128, 784):\n"
+    "            with T.block(\"Y\"):\n"
+    "                vi, vj, vk = T.axis.remap(\"SSR\", [i, j, k])\n"
+    "                with T.init():\n"
+    "                    Y[vi, vj] = T.float32(0)\n"
+    "                Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vj, vk]\n"
+    "        for i, j in T.grid(n, 128):\n"
+    "            with T.block(\"Z\"):\n"
+    "                vi, vj = T.axis.remap(\"SS\", [i, j])\n"
+    "                Z[vi, vj] = Y[vi, vj] + B[vj]\n"
+    "\n"
+    "    @R.function\n"
+    "    def main(x: R.Tensor((\"n\", 784), \"float32\"), w0: R.Tensor((128, "
+    "784), \"float32\"), b0: R.Tensor((128,), \"float32\"), w1: "
+    "R.Tensor((10, 128), \"float32\"), b1: R.Tensor((10,), \"float32\")):\n"
+    "        n = T.int64()\n"
+    "        cls = Module\n"
+    "        with R.dataflow():\n"
+    "            lv0 = R.call_tir(cls.linear0, (x, w0, b0), "
+    "out_sinfo=R.Tensor((n, 128), dtype=\"float32\"))\n"
+    "            lv1 = R.nn.relu(lv0)\n"
+    "            out = R.call_dps_packed(\"env.linear\", (lv1, w1, b1), "
+    "out_sinfo=R.Tensor((n, 10), dtype=\"float32\"))\n"
+    "            R.output(out)\n"
+    "        return out\n";
+
+TEST(text_seed_mlp) {
+  ts_module *m = NULL;
+  CHECK_OK(ts_script_parse(MLP_SRC, strlen(MLP_SRC), "mlp.py", &m));
+  REQUIRE(m != NULL);
+  ts_gfunc *f = ts_module_gfunc(m, "main");
+  REQUIRE(f != NULL);
+  int bs = 2;
+  ts_ndarray *x = rnd(arr(TS_F32, 2, bs, 784)),
+             *w0 = rnd(arr(TS_F32, 2, 128, 784));
+  ts_ndarray *b0 = rnd(arr(TS_F32, 1, 128)), *w1 = rnd(arr(TS_F32, 2, 10, 128));
+  ts_ndarray *b1 = rnd(arr(TS_F32, 1, 10));
+  ts_value in[5] = {T(x), T(w0), T(b0), T(w1), T(b1)};
+  ts_value *outs = NULL;
+  int n_out = 0;
+  CHECK_OK(ts_interp_gfunc(m, f, in, 5, &outs, &n_out));
+  REQUIRE(n_out == 1);
+  ts_ndarray *o = outs[0].u.tensor;
+  CHECK_EQ_INT(ts_ndarray_shape(o)[0], bs);
+  CHECK_EQ_INT(ts_ndarray_shape(o)[1], 10);
+  static float hid[128];
+  for (int r = 0; r < bs; r++) {
+    for (int h = 0; h < 128; h++) {
+      float acc = 0;
+      for (int k = 0; k < 784; k++)
+        acc += fget(x, r * 784 + k) * fget(w0, h * 784 + k);
+      acc += fget(b0, h);
+      hid[h] = acc > 0 ? acc : 0;
+    }
+    for (int j = 0; j < 10; j++) {
+      double acc = fget(b1, j);
+      for (int h = 0; h < 128; h++)
+        acc += hid[h] * fget(w1, j * 128 + h);
+      CHECK_NEAR(fget(o, r * 10 + j), acc, 1e-4);
+    }
+  }
+  ts_interp_free_values(outs, n_out);
+  /* a wrong batch width: x is (2, 783) */
+  ts_ndarray *xb = arr(TS_F32, 2, bs, 783);
+  in[0] = T(xb);
+  CHECK_ERR(ts_interp_gfunc(m, f, in, 5, &outs, &n_out), TS_ERR_TYPE,
+            "parameter 'x': dimension 1 is 784, got 783");
+  ts_ndarray_release(xb);
+  ts_ndarray_release(x);
+  ts_ndarray_release(w0);
+  ts_ndarray_release(b0);
+  ts_ndarray_release(w1);
+  ts_ndarray_release(b1);
+  ts_module_destroy(m);
+}
+
+static const char *CALLS_SRC =
+    "@I.ir_module\n"
+    "class Module:\n"
+    "    @T.prim_func\n"
+    "    def oob(A: T.Buffer((4,), \"float32\")):\n"
+    "        for i in range(5):\n"
+    "            with T.block(\"s\"):\n"
+    "                vi = T.axis.spatial(5, i)\n"
+    "                A[vi] = T.float32(1)\n"
+    "\n"
+    "    @R.function\n"
+    "    def helper(a: R.Tensor((2, 3), \"float32\")) -> R.Tensor((2, 3), "
+    "\"float32\"):\n"
+    "        b = R.multiply(a, a)\n"
+    "        return b\n"
+    "\n"
+    "    @R.function\n"
+    "    def main(x: R.Tensor((2, 3), \"float32\")):\n"
+    "        cls = Module\n"
+    "        y = cls.helper(x)\n"
+    "        c = R.const(1.5, \"float32\")\n"
+    "        z = R.add(y, c)\n"
+    "        s = R.sum(z, axis=[0, 1])\n"
+    "        return (z, s)\n";
+
+TEST(text_graph_calls_and_errors) {
+  ts_module *m = NULL;
+  CHECK_OK(ts_script_parse(CALLS_SRC, strlen(CALLS_SRC), "calls.py", &m));
+  REQUIRE(m != NULL);
+  ts_ndarray *x = rnd(arr(TS_F32, 2, 2, 3));
+  ts_value in[1] = {T(x)};
+  ts_value *outs = NULL;
+  int n_out = 0;
+  CHECK_OK(
+      ts_interp_gfunc(m, ts_module_gfunc(m, "main"), in, 1, &outs, &n_out));
+  REQUIRE(n_out == 2);
+  double sum = 0;
+  for (int i = 0; i < 6; i++) {
+    float z = fget(x, i) * fget(x, i) + 1.5f;
+    CHECK(fget(outs[0].u.tensor, i) == z);
+    sum += z;
+  }
+  CHECK_EQ_INT(ts_ndarray_ndim(outs[1].u.tensor), 0);
+  CHECK_NEAR(fget(outs[1].u.tensor, 0), sum, 1e-5);
+  ts_interp_free_values(outs, n_out);
+  ts_ndarray_release(x);
+
+  ts_ndarray *a = arr(TS_F32, 1, 4);
+  ts_value args[1] = {T(a)};
+  ts_status *st = ts_interp_primfunc(m, ts_module_primfunc(m, "oob"), args, 1);
+  REQUIRE(st != NULL);
+  CHECK_EQ_STR(ts_status_message(st),
+               "calls.py:8:17: buffer 'A' index 4 out of bounds for dimension "
+               "0 of extent 4");
+  CHECK_CONTAINS(ts_status_render(st), "A[vi] = T.float32(1)");
+  ts_status_free(st);
+  ts_ndarray_release(a);
+  ts_module_destroy(m);
+}
+
 int main(void) {
   RUN(tir_matmul);
   RUN(tir_matmul_relu);
@@ -1033,7 +1259,10 @@ int main(void) {
   RUN(tir_predicate_and_match_buffer);
   RUN(tir_binding_errors);
   RUN(tir_out_of_bounds);
+  RUN(tir_statements);
   RUN(graph_mlp);
   RUN(graph_match_cast_tuple_reshape);
+  RUN(text_seed_mlp);
+  RUN(text_graph_calls_and_errors);
   return CHECK_DONE();
 }

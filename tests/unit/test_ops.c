@@ -55,7 +55,8 @@ static ts_gexpr *call(const char *op, int n, ...) {
   e->u.call.args = ts_arena_array(A, (size_t)(n ? n : 1), sizeof(ts_gexpr *));
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) e->u.call.args[i] = va_arg(ap, ts_gexpr *);
+  for (int i = 0; i < n; i++)
+    e->u.call.args[i] = va_arg(ap, ts_gexpr *);
   va_end(ap);
   e->u.call.attrs = ts_attrs_new(A);
   return e;
@@ -72,7 +73,8 @@ static ts_attr_value *int_list(int n, ...) {
   v->u.list.items = ts_arena_array(A, (size_t)n, sizeof(ts_attr_value *));
   va_list ap;
   va_start(ap, n);
-  for (int i = 0; i < n; i++) v->u.list.items[i] = ts_attr_int(A, va_arg(ap, int));
+  for (int i = 0; i < n; i++)
+    v->u.list.items[i] = ts_attr_int(A, va_arg(ap, int));
   va_end(ap);
   return v;
 }
@@ -104,7 +106,8 @@ static ts_ndarray *arr_vals(ts_dtype t, int ndim, const int64_t *shape,
   return a;
 }
 
-static ts_status *eval(ts_gexpr *c, int n, ts_ndarray **args, ts_ndarray **out) {
+static ts_status *eval(ts_gexpr *c, int n, ts_ndarray **args,
+                       ts_ndarray **out) {
   *out = NULL;
   return ts_op_get(c->u.call.op)->eval(c, args, n, out);
 }
@@ -136,22 +139,22 @@ TEST(infer_elementwise) {
   sym[1] = ts_var_new(A, "m", TS_I64, NOLOC);
   CHECK_STREQ(infer(call("nn.relu", 1, arg(tsi(TS_F32, 2, -1, 4)))),
               "R.Tensor((n, 4), \"float32\")");
-  CHECK_STREQ(infer(call("add", 2, arg(tsi(TS_F32, 2, -1, 3)),
-                         arg(tsi(TS_F32, 1, 3)))),
-              "R.Tensor((n, 3), \"float32\")");
+  CHECK_STREQ(
+      infer(call("add", 2, arg(tsi(TS_F32, 2, -1, 3)), arg(tsi(TS_F32, 1, 3)))),
+      "R.Tensor((n, 3), \"float32\")");
   CHECK_STREQ(infer(call("multiply", 2, arg(tsi(TS_F32, 3, 2, 1, 4)),
                          arg(tsi(TS_F32, 2, 3, 1)))),
               "R.Tensor((2, 3, 4), \"float32\")");
-  CHECK_STREQ(infer(call("add", 2, arg(tsi(TS_F32, 2, 2, 3)),
-                         arg(tsi(TS_F32, 1, 4)))),
-              "error: R.add: operands have incompatible shapes (2, 3) and (4,)");
+  CHECK_STREQ(
+      infer(call("add", 2, arg(tsi(TS_F32, 2, 2, 3)), arg(tsi(TS_F32, 1, 4)))),
+      "error: R.add: operands have incompatible shapes (2, 3) and (4,)");
   CHECK_STREQ(infer(call("subtract", 2, arg(tsi(TS_F32, 1, -1)),
                          arg(tsi(TS_F32, 1, -2)))),
               "error: R.subtract: operands have incompatible shapes (n,) and "
               "(m,)");
-  CHECK_STREQ(infer(call("add", 2, arg(tsi(TS_F32, 1, 3)),
-                         arg(tsi(TS_F64, 1, 3)))),
-              "error: R.add: operand dtypes differ: float32 and float64");
+  CHECK_STREQ(
+      infer(call("add", 2, arg(tsi(TS_F32, 1, 3)), arg(tsi(TS_F64, 1, 3)))),
+      "error: R.add: operand dtypes differ: float32 and float64");
   /* a non-tensor operand */
   ts_gexpr *s = ts_gexpr_new(A, TS_G_SHAPE, NOLOC);
   s->sinfo = ts_sinfo_new(A, TS_SI_SHAPE);
@@ -160,7 +163,7 @@ TEST(infer_elementwise) {
   s->sinfo->u.shape.values[0] = I64(3);
   CHECK_STREQ(infer(call("exp", 1, s)),
               "error: R.exp: operand data must be a tensor, got R.Shape([3])");
-  CHECK_STREQ(infer(call("exp", 0)), "error: R.exp: expects 1 argument, got 0");
+  CHECK_STREQ(infer(call("exp", 0)), "error: R.exp expects 1 argument, got 0");
   /* unknown shape stays unknown */
   ts_sinfo *u = ts_sinfo_new(A, TS_SI_TENSOR);
   u->u.tensor.ndim = 2;
@@ -184,14 +187,14 @@ TEST(infer_matmul) {
   CHECK_STREQ(infer(call("matmul", 2, arg(tsi(TS_F32, 1, 3)),
                          arg(tsi(TS_F32, 2, 3, 5)))),
               "R.Tensor((5,), \"float32\")");
-  CHECK_STREQ(infer(call("matmul", 2, arg(tsi(TS_F32, 1, 3)),
-                         arg(tsi(TS_F32, 1, 3)))),
-              "R.Tensor((), \"float32\")");
+  CHECK_STREQ(
+      infer(call("matmul", 2, arg(tsi(TS_F32, 1, 3)), arg(tsi(TS_F32, 1, 3)))),
+      "R.Tensor((), \"float32\")");
   CHECK_STREQ(infer(call("matmul", 2, arg(tsi(TS_F32, 4, 2, 1, 4, 3)),
                          arg(tsi(TS_F32, 3, 5, 3, 6)))),
               "R.Tensor((2, 5, 4, 6), \"float32\")");
-  ts_gexpr *c = call("matmul", 2, arg(tsi(TS_F16, 2, 2, 3)),
-                     arg(tsi(TS_F16, 2, 3, 4)));
+  ts_gexpr *c =
+      call("matmul", 2, arg(tsi(TS_F16, 2, 2, 3)), arg(tsi(TS_F16, 2, 3, 4)));
   ts_attr_value *dt = ts_arena_alloc(A, sizeof(*dt));
   dt->kind = TS_ATTR_DTYPE;
   dt->u.dtype = TS_F32;
@@ -260,7 +263,8 @@ TEST(infer_call_tir) {
   teardown();
 }
 
-/* ---- evaluation ------------------------------------------------------------- */
+/* ---- evaluation -------------------------------------------------------------
+ */
 
 static double r_relu(double x) { return x > 0 ? x : 0; }
 static double r_sigmoid(double x) { return 1 / (1 + exp(-x)); }
@@ -318,8 +322,8 @@ TEST(eval_binary_broadcast) {
   struct {
     const char *op;
     double (*f)(double, double);
-  } cases[] = {{"add", r_add},     {"subtract", r_sub}, {"multiply", r_mul},
-               {"divide", r_div},  {"maximum", r_max},  {"minimum", r_min},
+  } cases[] = {{"add", r_add},    {"subtract", r_sub}, {"multiply", r_mul},
+               {"divide", r_div}, {"maximum", r_max},  {"minimum", r_min},
                {"power", pow}};
   double av[6] = {0.5, 1.5, 2.0, 3.0, 0.25, 4.0}, bv[3] = {2.0, 0.5, 3.0};
   int64_t sa[2] = {2, 3}, sb[1] = {3};
@@ -327,8 +331,8 @@ TEST(eval_binary_broadcast) {
     ts_ndarray *args[2] = {arr_vals(TS_F32, 2, sa, av),
                            arr_vals(TS_F32, 1, sb, bv)};
     ts_ndarray *o;
-    ts_gexpr *c = call(cases[k].op, 2, arg(tsi(TS_F32, 2, 2, 3)),
-                       arg(tsi(TS_F32, 1, 3)));
+    ts_gexpr *c =
+        call(cases[k].op, 2, arg(tsi(TS_F32, 2, 2, 3)), arg(tsi(TS_F32, 1, 3)));
     CHECK_OK(eval(c, 2, args, &o));
     REQUIRE(o != NULL);
     CHECK_EQ_INT(ts_ndarray_shape(o)[0], 2);
@@ -346,33 +350,34 @@ TEST(eval_binary_broadcast) {
   ts_ndarray *args[2] = {arr_vals(TS_I32, 2, s21, c21),
                          arr_vals(TS_I32, 1, sb, c3)};
   ts_ndarray *o;
-  CHECK_OK(eval(call("add", 2, arg(tsi(TS_I32, 2, 2, 1)),
-                     arg(tsi(TS_I32, 1, 3))),
-                2, args, &o));
+  CHECK_OK(
+      eval(call("add", 2, arg(tsi(TS_I32, 2, 2, 1)), arg(tsi(TS_I32, 1, 3))), 2,
+           args, &o));
   int want[6] = {11, 12, 13, 21, 22, 23};
-  for (int i = 0; i < 6; i++) CHECK_EQ_INT(ts_ndarray_get_i64(o, i), want[i]);
+  for (int i = 0; i < 6; i++)
+    CHECK_EQ_INT(ts_ndarray_get_i64(o, i), want[i]);
   ts_ndarray_release(o);
   /* integer division truncates; by zero is an error */
-  CHECK_OK(eval(call("divide", 2, arg(tsi(TS_I32, 2, 2, 1)),
-                     arg(tsi(TS_I32, 1, 3))),
-                2, args, &o));
+  CHECK_OK(
+      eval(call("divide", 2, arg(tsi(TS_I32, 2, 2, 1)), arg(tsi(TS_I32, 1, 3))),
+           2, args, &o));
   CHECK_EQ_INT(ts_ndarray_get_i64(o, 2), 3);
   ts_ndarray_release(o);
   ts_ndarray_set_i64(args[1], 1, 0);
-  CHECK_ERR(eval(call("divide", 2, arg(tsi(TS_I32, 2, 2, 1)),
-                      arg(tsi(TS_I32, 1, 3))),
-                 2, args, &o),
-            TS_ERR_RUNTIME, "R.divide: integer division by zero");
+  CHECK_ERR(
+      eval(call("divide", 2, arg(tsi(TS_I32, 2, 2, 1)), arg(tsi(TS_I32, 1, 3))),
+           2, args, &o),
+      TS_ERR_RUNTIME, "R.divide: integer division by zero");
   ts_ndarray_release(args[0]);
   ts_ndarray_release(args[1]);
   /* incompatible at run time */
   int64_t s4[1] = {4};
   ts_ndarray *bad[2] = {arr_vals(TS_F32, 2, sa, NULL),
                         arr_vals(TS_F32, 1, s4, NULL)};
-  CHECK_ERR(eval(call("add", 2, arg(tsi(TS_F32, 2, 2, 3)),
-                      arg(tsi(TS_F32, 1, 4))),
-                 2, bad, &o),
-            TS_ERR_TYPE, "R.add: operands have incompatible shapes");
+  CHECK_ERR(
+      eval(call("add", 2, arg(tsi(TS_F32, 2, 2, 3)), arg(tsi(TS_F32, 1, 4))), 2,
+           bad, &o),
+      TS_ERR_TYPE, "R.add: operands have incompatible shapes");
   ts_ndarray_release(bad[0]);
   ts_ndarray_release(bad[1]);
   teardown();
@@ -383,13 +388,15 @@ TEST(eval_matmul) {
   /* (2, 3) x (3, 2) */
   double a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {7, 8, 9, 10, 11, 12};
   int64_t sa[2] = {2, 3}, sb[2] = {3, 2};
-  ts_ndarray *args[2] = {arr_vals(TS_F32, 2, sa, a), arr_vals(TS_F32, 2, sb, b)};
+  ts_ndarray *args[2] = {arr_vals(TS_F32, 2, sa, a),
+                         arr_vals(TS_F32, 2, sb, b)};
   ts_ndarray *o;
-  ts_gexpr *c = call("matmul", 2, arg(tsi(TS_F32, 2, 2, 3)),
-                     arg(tsi(TS_F32, 2, 3, 2)));
+  ts_gexpr *c =
+      call("matmul", 2, arg(tsi(TS_F32, 2, 2, 3)), arg(tsi(TS_F32, 2, 3, 2)));
   CHECK_OK(eval(c, 2, args, &o));
   double want[4] = {58, 64, 139, 154};
-  for (int i = 0; i < 4; i++) CHECK(ts_ndarray_get_f64(o, i) == want[i]);
+  for (int i = 0; i < 4; i++)
+    CHECK(ts_ndarray_get_f64(o, i) == want[i]);
   ts_ndarray_release(o);
   ts_ndarray_release(args[0]);
   /* 1-D x 2-D: (3,) x (3, 2) -> (2,) */
@@ -407,7 +414,8 @@ TEST(eval_matmul) {
   args[1] = arr_vals(TS_F32, 2, sb, b);
   CHECK_OK(eval(c, 2, args, &o));
   CHECK_EQ_INT(ts_ndarray_ndim(o), 3);
-  for (int i = 0; i < 4; i++) CHECK(ts_ndarray_get_f64(o, i) == want[i]);
+  for (int i = 0; i < 4; i++)
+    CHECK(ts_ndarray_get_f64(o, i) == want[i]);
   ts_ndarray_release(o);
   ts_ndarray_release(args[0]);
   ts_ndarray_release(args[1]);
@@ -456,8 +464,10 @@ TEST(eval_reductions) {
   CHECK_OK(eval(c, 1, &x, &o));
   for (int r = 0; r < 2; r++) {
     double m = -INFINITY, sum = 0;
-    for (int j = 0; j < 3; j++) m = fmax(m, v[r * 3 + j]);
-    for (int j = 0; j < 3; j++) sum += exp(v[r * 3 + j] - m);
+    for (int j = 0; j < 3; j++)
+      m = fmax(m, v[r * 3 + j]);
+    for (int j = 0; j < 3; j++)
+      sum += exp(v[r * 3 + j] - m);
     for (int j = 0; j < 3; j++)
       CHECK_NEAR(ts_ndarray_get_f64(o, r * 3 + j), exp(v[r * 3 + j] - m) / sum,
                  1e-7);
