@@ -19,4 +19,20 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source);
 ts_status *ts_compile_c(const char *source, const char *so_path,
                         const char *emit_dir, const char *extra_args);
 
+/* ---- the deployment artifact (src/vm/pack.c) ------------------------------ */
+
+/* Options of ts_build_artifact; NULL means all defaults. */
+typedef struct ts_build_options {
+  const char *extra_cc_args; /* appended to the compiler command line */
+} ts_build_options;
+
+/* Builds the deployment artifact at `so_path`: the C kernels of every
+ * PrimFunc (ts_codegen_c), the bytecode of every graph function, the kernel
+ * table and the constants, in one shared object loaded by ts_artifact_load
+ * (vm.h).  Operators must be legalized first.  With emit_dir, the C source
+ * (module.c) and the blob (blob.bin) are kept there.  On any failure no file
+ * is left at so_path. */
+ts_status *ts_build_artifact(const ts_module *m, const ts_build_options *opts,
+                             const char *so_path, const char *emit_dir);
+
 #endif

@@ -100,11 +100,17 @@ ts_status *ts_artifact_load(const char *path, ts_artifact **out) {
   /* dlopen of a bare name searches the library path; make it a path. */
   char *open_path = strchr(path, '/') ? ts_xstrdup(path) : ts_strdup_printf("./%s", path);
   void *dl = dlopen(open_path, RTLD_LOCAL | RTLD_NOW);
-  free(open_path);
   if (!dl) {
     const char *e = dlerror();
-    return ts_error(TS_ERR_IO, "%s: cannot load: %s", path, e ? e : "unknown error");
+    if (!e) e = "unknown error";
+    /* dlerror repeats the path: "./x.so: cannot open shared object file" */
+    size_t n = strlen(open_path);
+    if (!strncmp(e, open_path, n) && !strncmp(e + n, ": ", 2)) e += n + 2;
+    ts_status *st = ts_error(TS_ERR_IO, "%s: cannot load: %s", path, e);
+    free(open_path);
+    return st;
   }
+  free(open_path);
   const unsigned char *blob = dlsym(dl, "ts_artifact_blob");
   const unsigned char *blob_end = dlsym(dl, "ts_artifact_blob_end");
   if (!blob || !blob_end || blob_end < blob) {

@@ -83,7 +83,10 @@ ts_status *ts_bc_serialize(const ts_bc_program *p, void **out_buf,
   w_u32(s, p->n_strings);
   for (uint32_t i = 0; i < p->n_strings; i++) {
     size_t n = strlen(p->strings[i]);
-    if (n > 0xFFFFFFF0u) n = 0xFFFFFFF0u;
+    if (n > 0xFFFFFFF0u) {
+      for (int k = 0; k < N_SECTIONS; k++) free(sec[k].data);
+      return ts_error(TS_ERR_VALUE, "artifact string %u is too long", i);
+    }
     w_u32(s, (uint32_t)n);
     w_bytes(s, p->strings[i], n + 1);
     w_pad(s, 4);
