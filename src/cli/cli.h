@@ -42,5 +42,18 @@ int cmd_print(int argc, char **argv);
 int cmd_equal(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+
+/* Applies a schedule script to *m (replacing it). */
+ts_status *cli_apply_schedule(ts_module **m, const char *script_path);
+/* Runs `passes` (NULL: the default pipeline) on m, then builds the artifact
+ * at so_path (C source kept in emit_dir when non-NULL). */
+ts_status *cli_build_module(ts_module *m, const char *passes,
+                            const char *so_path, const char *emit_dir);
+/* A fresh temporary directory (heap path) or NULL; removed with its
+ * contents (and the path freed) by cli_remove_temp_dir. */
+char *cli_temp_dir(void);
+void cli_remove_temp_dir(char *dir);
+int cmd_schedule(int argc, char **argv);
 
 #endif

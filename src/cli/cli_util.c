@@ -28,7 +28,10 @@ bool cli_parse(const char *cmd, const cli_opt *opts, int n_opts, int argc,
   TS_ASSERT(n_opts <= 32);
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
-    if (strncmp(arg, "--", 2) != 0 || !strcmp(arg, "--")) {
+    bool short_opt = false; /* "-o": a single-dash option of the spec */
+    for (int j = 0; j < n_opts && arg[0] == '-' && arg[1] != '-'; j++)
+      short_opt |= !strcmp(opts[j].name, arg);
+    if (!short_opt && (strncmp(arg, "--", 2) != 0 || !strcmp(arg, "--"))) {
       if (out->n_positional == 8) {
         cli_fail(cmd, "too many arguments");
         return false;

@@ -11,16 +11,24 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <math.h>
 
 #include "cli/cli.h"
 #include "tessera/interp.h"
 #include "tessera/script.h"
+#include "tessera/vm.h"
 
-enum { OPT_FUNC, OPT_INPUT, OPT_RANDOM, OPT_OUTDIR, OPT_INTERPRET, OPT_REPEAT };
+enum {
+  OPT_FUNC, OPT_INPUT, OPT_RANDOM, OPT_OUTDIR, OPT_INTERPRET, OPT_REPEAT,
+  OPT_PROFILE, OPT_DUMP, OPT_DISASM, OPT_SCHEDULE, OPT_CHECK, OPT_COUNT
+};
 static const cli_opt opts[] = {
     {"--func", true, false},          {"--input", true, true},
     {"--random-inputs", true, false}, {"--output-dir", true, false},
     {"--interpret", false, false},    {"--repeat", true, false},
+    {"--profile", false, false},      {"--dump-tensors", true, false},
+    {"--disassemble", false, false},  {"--schedule", true, false},
+    {"--check", false, false},
 };
 
 /* ---- symbolic shape evaluation ---------------------------------------- */
@@ -138,7 +146,8 @@ typedef struct slot {
   const char *name;     /* as the user names it with --input */
   const char *alt_name; /* TIR: the parameter's handle name, or NULL */
   int ndim;
-  ts_expr **shape;
+  ts_expr **shape;            /* NULL when run from an artifact alone */
+  const int64_t *static_shape; /* artifact: -1 for symbolic */
   ts_dtype dtype;
   bool is_output;  /* TIR only */
   bool is_scalar;  /* TIR scalar parameter */
@@ -157,7 +166,7 @@ static ts_status *bind_shape(env *e, slot *s, const char *what) {
     return ts_error(TS_ERR_TYPE, "%s '%s': expected %s, got %s", what, s->name,
                     ts_dtype_str(s->dtype, b1),
                     ts_dtype_str(ts_ndarray_dtype(s->array), b2));
-  for (int d = 0; d < s->ndim; d++) {
+  for (int d = 0; d < s->ndim && s->shape; d++) {
     const ts_expr *x = s->shape[d];
     int64_t v;
     const char *unbound = NULL;
@@ -187,6 +196,15 @@ static ts_status *make_array(env *e, slot *s, const char *what) {
                     s->name);
   for (int d = 0; d < s->ndim; d++) {
     const char *unbound = NULL;
+    if (!s->shape) {
+      shape[d] = s->static_shape[d];
+      if (shape[d] < 0)
+        return ts_error(TS_ERR_VALUE,
+                        "%s '%s' has a symbolic dimension %d; give it with "
+                        "--input %s=FILE.npy",
+                        what, s->name, d, s->name);
+      continue;
+    }
     if (!eval_int(e, s->shape[d], &shape[d], &unbound)) {
       if (unbound)
         return ts_error(TS_ERR_VALUE,
@@ -236,54 +254,251 @@ static bool parse_int(const char *s, int64_t *out) {
 }
 
 typedef struct run_ctx {
-  ts_module *m;
-  ts_func *f;
+  ts_module *m;       /* NULL when running an artifact file */
+  ts_func *f;         /* the function in m, when m */
+  const char *fname;  /* the function's name */
+  bool is_prim;       /* TensorIR function (a kernel) vs graph function */
+  ts_artifact *art;   /* NULL with --interpret */
   slot *slots;
   int n_slots;
   ts_value *results; /* graph results */
   int n_results;
+  bool results_from_art;
+  char *tmpdir;
 } run_ctx;
 
-static ts_status *run_once(run_ctx *c) {
-  if (c->f->kind == TS_FUNC_PRIM) {
-    ts_value *args = ts_xcalloc((size_t)c->n_slots, sizeof(ts_value));
-    for (int i = 0; i < c->n_slots; i++) {
-      if (c->slots[i].is_scalar)
-        args[i] = (ts_value){TS_VAL_INT, {.i = c->slots[i].scalar}};
-      else
-        args[i] = (ts_value){TS_VAL_TENSOR, {.tensor = c->slots[i].array}};
-    }
-    ts_status *st = ts_interp_primfunc(c->m, c->f->u.prim, args, c->n_slots);
-    free(args);
-    return st;
-  }
-  ts_value *in = ts_xcalloc((size_t)c->n_slots, sizeof(ts_value));
-  for (int i = 0; i < c->n_slots; i++)
-    in[i] = (ts_value){TS_VAL_TENSOR, {.tensor = c->slots[i].array}};
-  if (c->results) ts_interp_free_values(c->results, c->n_results);
+static void free_results(run_ctx *c) {
+  if (!c->results) return;
+  if (c->results_from_art) ts_artifact_free_values(c->results, c->n_results);
+  else ts_interp_free_values(c->results, c->n_results);
   c->results = NULL;
-  ts_status *st = ts_interp_gfunc(c->m, c->f->u.graph, in, c->n_slots,
+}
+
+static ts_value *slot_args(run_ctx *c) {
+  ts_value *args = ts_xcalloc((size_t)c->n_slots + 1, sizeof(ts_value));
+  for (int i = 0; i < c->n_slots; i++) {
+    if (c->slots[i].is_scalar)
+      args[i] = (ts_value){TS_VAL_INT, {.i = c->slots[i].scalar}};
+    else
+      args[i] = (ts_value){TS_VAL_TENSOR, {.tensor = c->slots[i].array}};
+  }
+  return args;
+}
+
+static ts_status *run_once(run_ctx *c) {
+  ts_value *args = slot_args(c);
+  ts_status *st;
+  if (c->is_prim) {
+    st = c->art ? ts_artifact_call_kernel(c->art, c->fname, args, c->n_slots)
+                : ts_interp_primfunc(c->m, c->f->u.prim, args, c->n_slots);
+  } else {
+    free_results(c);
+    c->results_from_art = c->art != NULL;
+    st = c->art ? ts_artifact_run(c->art, c->fname, args, c->n_slots,
+                                  &c->results, &c->n_results)
+                : ts_interp_gfunc(c->m, c->f->u.graph, args, c->n_slots,
                                   &c->results, &c->n_results);
-  free(in);
+  }
+  free(args);
   return st;
 }
 
-static int finish(run_ctx *c, env *e, ts_module *m, int code) {
+static int finish(run_ctx *c, env *e, int code) {
   for (int i = 0; i < c->n_slots; i++)
     if (c->slots[i].array) ts_ndarray_release(c->slots[i].array);
   free(c->slots);
-  if (c->results) ts_interp_free_values(c->results, c->n_results);
+  free_results(c);
   ts_vec_free(&e->b);
-  if (m) ts_module_destroy(m);
+  if (c->art) ts_artifact_release(c->art);
+  if (c->m) ts_module_destroy(c->m);
+  cli_remove_temp_dir(c->tmpdir);
   return code;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Slots from the module's function. */
+static bool slots_from_module(run_ctx *c) {
+  if (c->is_prim) {
+    ts_primfunc *pf = c->f->u.prim;
+    bufvec written = {0}, af = {0}, at = {0};
+    collect_writes(pf->body, &written, &af, &at);
+    c->slots = ts_xcalloc((size_t)pf->n_params + 1, sizeof(slot));
+    c->n_slots = pf->n_params;
+    for (int i = 0; i < pf->n_params; i++) {
+      slot *s = &c->slots[i];
+      ts_param *p = &pf->params[i];
+      if (!p->buffer) {
+        s->name = p->var->name;
+        s->is_scalar = true;
+        continue;
+      }
+      s->name = p->buffer->name;
+      s->alt_name = p->var->name;
+      s->ndim = p->buffer->ndim;
+      s->shape = p->buffer->shape;
+      s->dtype = p->buffer->dtype;
+      for (size_t k = 0; k < written.len; k++)
+        if (written.data[k] == p->buffer) s->is_output = true;
+    }
+    ts_vec_free(&written);
+    ts_vec_free(&af);
+    ts_vec_free(&at);
+    return true;
+  }
+  ts_gfunc *gf = c->f->u.graph;
+  c->slots = ts_xcalloc((size_t)gf->n_params + 1, sizeof(slot));
+  c->n_slots = gf->n_params;
+  for (int i = 0; i < gf->n_params; i++) {
+    slot *s = &c->slots[i];
+    ts_sinfo *si = gf->params[i]->sinfo;
+    s->name = gf->params[i]->name;
+    if (!si || si->kind != TS_SI_TENSOR || si->u.tensor.ndim < 0 ||
+        !si->u.tensor.shape || si->u.tensor.dtype.code == TS_VOID) {
+      cli_fail("run", "parameter '%s' of '%s' must be a tensor of known "
+                      "rank, shape and dtype to be given as input",
+               s->name, c->fname);
+      return false;
+    }
+    s->ndim = si->u.tensor.ndim;
+    s->shape = si->u.tensor.shape;
+    s->dtype = si->u.tensor.dtype;
+  }
+  return true;
+}
+
+/* Slots from an artifact's description of the function. */
+static ts_status *slots_from_artifact(run_ctx *c) {
+  const ts_artifact_param *ps;
+  int n;
+  if (c->is_prim)
+    TS_RETURN_IF_ERROR(ts_artifact_kernel_params(c->art, c->fname, &ps, &n));
+  else
+    TS_RETURN_IF_ERROR(ts_artifact_function_params(c->art, c->fname, &ps, &n));
+  c->slots = ts_xcalloc((size_t)n + 1, sizeof(slot));
+  c->n_slots = n;
+  for (int i = 0; i < n; i++) {
+    slot *s = &c->slots[i];
+    s->name = ps[i].name;
+    s->is_scalar = !ps[i].is_tensor;
+    s->is_output = ps[i].is_output;
+    s->ndim = ps[i].ndim;
+    s->static_shape = ps[i].shape;
+    s->dtype = ps[i].dtype;
+    if (ps[i].is_tensor && ps[i].ndim < 0)
+      return ts_error(TS_ERR_UNSUPPORTED,
+                      "parameter '%s' of '%s' has an unknown rank", s->name,
+                      c->fname);
+  }
+  return NULL;
+}
+
+/* Picks the function to run: --func, else "main", else the only one. */
+static bool choose_function(run_ctx *c, const char *fname, const char *file) {
+  if (c->m) {
+    if (fname) {
+      c->f = ts_module_lookup(c->m, fname);
+      if (!c->f || c->f->kind == TS_FUNC_EXTERN) {
+        cli_fail("run", "no function '%s' in %s", fname, file);
+        return false;
+      }
+    } else {
+      c->f = ts_module_lookup(c->m, "main");
+      if (!c->f && c->m->n_funcs == 1) c->f = &c->m->funcs[0];
+      if (!c->f) {
+        cli_fail("run", "%s has no function 'main'; choose one with --func",
+                 file);
+        return false;
+      }
+    }
+    c->fname = c->f->name;
+    c->is_prim = c->f->kind == TS_FUNC_PRIM;
+    return true;
+  }
+  const char *const *gn, *const *kn;
+  int ng, nk;
+  ts_artifact_function_names(c->art, &gn, &ng);
+  ts_artifact_kernel_names(c->art, &kn, &nk);
+  const char *want = fname ? fname : "main";
+  for (int i = 0; i < ng; i++)
+    if (!strcmp(gn[i], want)) {
+      c->fname = gn[i];
+      return true;
+    }
+  for (int i = 0; i < nk; i++)
+    if (!strcmp(kn[i], want)) {
+      c->fname = kn[i];
+      c->is_prim = true;
+      return true;
+    }
+  if (!fname && ng + nk == 1) {
+    c->fname = ng ? gn[0] : kn[0];
+    c->is_prim = ng == 0;
+    return true;
+  }
+  cli_fail("run", "no function '%s' in %s", want, file);
+  return false;
+}
+
+/* Largest |x - y| over the outputs of a compiled run and an interpreted
+ * run on the same inputs. */
+static ts_status *check_against_interpreter(run_ctx *c, ts_module *ref,
+                                            double *out_diff) {
+  run_ctx r = *c;
+  r.art = NULL;
+  r.m = ref;
+  r.f = ts_module_lookup(ref, c->fname);
+  r.results = NULL;
+  r.slots = ts_xcalloc((size_t)c->n_slots + 1, sizeof(slot));
+  memcpy(r.slots, c->slots, sizeof(slot) * (size_t)c->n_slots);
+  ts_status *st = NULL;
+  for (int i = 0; i < r.n_slots && !st; i++)
+    if (r.slots[i].is_output) {
+      const ts_ndarray *o = c->slots[i].array;
+      st = ts_ndarray_create(ts_ndarray_ndim(o), ts_ndarray_shape(o),
+                             ts_ndarray_dtype(o), &r.slots[i].array);
+    }
+  if (!st) st = run_once(&r);
+  double worst = 0;
+  if (!st) {
+    TS_VEC(const ts_ndarray *) a = {0}, b = {0};
+    for (int i = 0; i < c->n_slots; i++)
+      if (c->slots[i].is_output) {
+        ts_vec_push(&a, c->slots[i].array);
+        ts_vec_push(&b, r.slots[i].array);
+      }
+    for (int i = 0; !c->is_prim && i < c->n_results && i < r.n_results; i++) {
+      ts_vec_push(&a, c->results[i].u.tensor);
+      ts_vec_push(&b, r.results[i].u.tensor);
+    }
+    for (size_t k = 0; k < a.len; k++)
+      for (int64_t e = 0; e < ts_ndarray_numel(a.data[k]); e++) {
+        double d = fabs(ts_ndarray_get_f64(a.data[k], e) -
+                        ts_ndarray_get_f64(b.data[k], e));
+        if (!(d <= worst)) worst = d; /* NaN propagates */
+      }
+    ts_vec_free(&a);
+    ts_vec_free(&b);
+  }
+  for (int i = 0; i < r.n_slots; i++)
+    if (r.slots[i].is_output && r.slots[i].array)
+      ts_ndarray_release(r.slots[i].array);
+  free(r.slots);
+  free_results(&r);
+  *out_diff = worst;
+  return st;
 }
 
 int cmd_run(int argc, char **argv) {
   cli_args a;
-  if (!cli_parse("run", opts, 6, argc, argv, &a)) return 2;
+  if (!cli_parse("run", opts, OPT_COUNT, argc, argv, &a)) return 2;
   if (a.n_positional == 0) return cli_fail("run", "missing FILE argument");
   if (a.n_positional > 1)
     return cli_fail("run", "expected one file, got %d", a.n_positional);
+  const char *file = a.positional[0];
   int64_t seed = 0, repeat = 0;
   const char *seed_s = cli_get(&a, OPT_RANDOM);
   if (seed_s && !parse_int(seed_s, &seed))
@@ -305,83 +520,76 @@ int cmd_run(int argc, char **argv) {
     if (stat(outdir, &sb) == 0 && !S_ISDIR(sb.st_mode))
       return cli_fail("run", "--output-dir '%s' is not a directory", outdir);
   }
-  if (!cli_has(&a, OPT_INTERPRET))
-    return cli_fail("run", "compiled execution is not available yet: add "
-                           "--interpret to run on the reference interpreter");
+  const char *dump = cli_get(&a, OPT_DUMP);
+  if (dump) {
+    struct stat sb;
+    if (stat(dump, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      return cli_fail("run", "--dump-tensors '%s' is not an existing directory",
+                      dump);
+  }
+  bool interpret = cli_has(&a, OPT_INTERPRET);
+  bool is_artifact = ends_with(file, ".so");
+  if (interpret && is_artifact)
+    return cli_fail("run", "--interpret needs a TVMScript file, not an artifact");
+  if (interpret && (cli_has(&a, OPT_PROFILE) || dump || cli_has(&a, OPT_DISASM) ||
+                    cli_has(&a, OPT_CHECK)))
+    return cli_fail("run", "--profile, --dump-tensors, --disassemble and --check "
+                           "apply to compiled runs, not with --interpret");
+  if (is_artifact && (cli_has(&a, OPT_SCHEDULE) || cli_has(&a, OPT_CHECK)))
+    return cli_fail("run", "--schedule and --check need a TVMScript file, not "
+                           "an artifact");
 
-  ts_module *m = NULL;
-  ts_status *st = ts_script_parse_file(a.positional[0], &m);
-  if (st) return cli_report(st);
-  run_ctx c = {m, NULL, NULL, 0, NULL, 0};
+  run_ctx c = {0};
   env e = {0};
-
-  const char *fname = cli_get(&a, OPT_FUNC);
-  if (fname) {
-    c.f = ts_module_lookup(m, fname);
-    if (!c.f || c.f->kind == TS_FUNC_EXTERN) {
-      cli_fail("run", "no function '%s' in %s", fname, a.positional[0]);
-      return finish(&c, &e, m, 2);
-    }
+  ts_status *st = NULL;
+  ts_module *ref = NULL; /* the module as written, for --check */
+  if (is_artifact) {
+    if ((st = ts_artifact_load(file, &c.art))) return cli_report(st);
   } else {
-    c.f = ts_module_lookup(m, "main");
-    if (!c.f && m->n_funcs == 1) c.f = &m->funcs[0];
-    if (!c.f) {
-      cli_fail("run", "%s has no function 'main'; choose one with --func",
-               a.positional[0]);
-      return finish(&c, &e, m, 2);
+    if ((st = ts_script_parse_file(file, &c.m))) return cli_report(st);
+    const char *sched = cli_get(&a, OPT_SCHEDULE);
+    if (sched && (st = cli_apply_schedule(&c.m, sched)))
+      return finish(&c, &e, cli_report(st));
+  }
+  if (!choose_function(&c, cli_get(&a, OPT_FUNC), file)) return finish(&c, &e, 2);
+  if (c.m && !slots_from_module(&c)) return finish(&c, &e, 2);
+  ts_runtime_register_builtins();
+  if (c.m && !interpret) {
+    /* Compile the module into a temporary artifact and run that. */
+    if (cli_has(&a, OPT_CHECK)) ref = ts_module_copy(c.m);
+    c.tmpdir = cli_temp_dir();
+    if (!c.tmpdir) {
+      cli_fail("run", "cannot create a temporary directory");
+      if (ref) ts_module_destroy(ref);
+      return finish(&c, &e, 2);
+    }
+    char *so = ts_strdup_printf("%s/module.so", c.tmpdir);
+    st = cli_build_module(c.m, NULL, so, NULL);
+    if (!st) st = ts_artifact_load(so, &c.art);
+    free(so);
+    if (st) {
+      if (ref) ts_module_destroy(ref);
+      return finish(&c, &e, cli_report(st));
     }
   }
-  ts_runtime_register_builtins();
-
-  /* Describe the slots. */
-  if (c.f->kind == TS_FUNC_PRIM) {
-    ts_primfunc *pf = c.f->u.prim;
-    bufvec written = {0}, af = {0}, at = {0};
-    collect_writes(pf->body, &written, &af, &at);
-    c.slots = ts_xcalloc((size_t)pf->n_params + 1, sizeof(slot));
-    c.n_slots = pf->n_params;
-    for (int i = 0; i < pf->n_params; i++) {
-      slot *s = &c.slots[i];
-      ts_param *p = &pf->params[i];
-      if (!p->buffer) {
-        s->name = p->var->name;
-        s->is_scalar = true;
-        continue;
+  if (!c.m && (st = slots_from_artifact(&c))) return finish(&c, &e, cli_report(st));
+  if (c.art) {
+    ts_vm_options vo = {cli_has(&a, OPT_PROFILE), dump};
+    ts_artifact_set_options(c.art, &vo);
+    if (cli_has(&a, OPT_DISASM)) {
+      char *text = NULL;
+      if ((st = ts_artifact_disassemble(c.art, &text))) {
+        if (ref) ts_module_destroy(ref);
+        return finish(&c, &e, cli_report(st));
       }
-      s->name = p->buffer->name;
-      s->alt_name = p->var->name;
-      s->ndim = p->buffer->ndim;
-      s->shape = p->buffer->shape;
-      s->dtype = p->buffer->dtype;
-      for (size_t k = 0; k < written.len; k++)
-        if (written.data[k] == p->buffer) s->is_output = true;
-    }
-    ts_vec_free(&written);
-    ts_vec_free(&af);
-    ts_vec_free(&at);
-  } else {
-    ts_gfunc *gf = c.f->u.graph;
-    c.slots = ts_xcalloc((size_t)gf->n_params + 1, sizeof(slot));
-    c.n_slots = gf->n_params;
-    for (int i = 0; i < gf->n_params; i++) {
-      slot *s = &c.slots[i];
-      ts_sinfo *si = gf->params[i]->sinfo;
-      s->name = gf->params[i]->name;
-      if (!si || si->kind != TS_SI_TENSOR || si->u.tensor.ndim < 0 ||
-          !si->u.tensor.shape || si->u.tensor.dtype.code == TS_VOID) {
-        cli_fail("run", "parameter '%s' of '%s' must be a tensor of known "
-                        "rank, shape and dtype to be given as input",
-                 s->name, c.f->name);
-        return finish(&c, &e, m, 2);
-      }
-      s->ndim = si->u.tensor.ndim;
-      s->shape = si->u.tensor.shape;
-      s->dtype = si->u.tensor.dtype;
+      fputs(text, stdout);
+      free(text);
     }
   }
 
   /* Inputs given as files (or integers for scalar parameters). */
-  for (int i = 0; i < a.counts[OPT_INPUT]; i++) {
+  int code = 0;
+  for (int i = 0; i < a.counts[OPT_INPUT] && !code; i++) {
     const char *v = a.values[OPT_INPUT][i];
     const char *eq = strchr(v, '=');
     char *name = ts_xmalloc((size_t)(eq - v) + 1);
@@ -393,81 +601,77 @@ int cmd_run(int argc, char **argv) {
           (c.slots[k].alt_name && !strcmp(c.slots[k].alt_name, name)))
         s = &c.slots[k];
     if (!s || s->is_output) {
-      cli_fail("run", s ? "'%s' is an output of '%s', not an input"
-                        : "'%s' is not an input of '%s'",
-               name, c.f->name);
-      free(name);
-      return finish(&c, &e, m, 2);
+      code = cli_fail("run", s ? "'%s' is an output of '%s', not an input"
+                               : "'%s' is not an input of '%s'",
+                      name, c.fname);
+    } else if (s->array || (s->is_scalar && s->from_random)) {
+      code = cli_fail("run", "input '%s' given twice", s->name);
+    } else if (s->is_scalar) {
+      if (!parse_int(eq + 1, &s->scalar))
+        code = cli_fail("run", "scalar input '%s' expects an integer, got '%s'",
+                        s->name, eq + 1);
+      s->from_random = true; /* marks "given" */
+    } else if ((st = ts_npy_read(eq + 1, &s->array))) {
+      code = cli_report(st);
     }
     free(name);
-    if (s->array || (s->is_scalar && s->from_random)) {
-      cli_fail("run", "input '%s' given twice", s->name);
-      return finish(&c, &e, m, 2);
-    }
-    if (s->is_scalar) {
-      if (!parse_int(eq + 1, &s->scalar)) {
-        cli_fail("run", "scalar input '%s' expects an integer, got '%s'",
-                 s->name, eq + 1);
-        return finish(&c, &e, m, 2);
-      }
-      s->from_random = true; /* marks "given" */
-      continue;
-    }
-    st = ts_npy_read(eq + 1, &s->array);
-    if (st) return finish(&c, &e, m, cli_report(st));
   }
   /* Bind symbolic dimensions from the given inputs, then make the rest. */
-  for (int i = 0; i < c.n_slots; i++) {
+  for (int i = 0; i < c.n_slots && !code; i++) {
     slot *s = &c.slots[i];
-    if (s->array && (st = bind_shape(&e, s, "input")))
-      return finish(&c, &e, m, cli_report(st));
+    if (s->array && (st = bind_shape(&e, s, "input"))) code = cli_report(st);
   }
-  for (int i = 0; i < c.n_slots; i++) {
+  for (int i = 0; i < c.n_slots && !code; i++) {
     slot *s = &c.slots[i];
     if (s->array || s->is_output) continue;
     if (s->is_scalar) {
-      if (!s->from_random) {
-        cli_fail("run", "scalar input '%s' needs --input %s=INTEGER", s->name,
-                 s->name);
-        return finish(&c, &e, m, 2);
-      }
+      if (!s->from_random)
+        code = cli_fail("run", "scalar input '%s' needs --input %s=INTEGER",
+                        s->name, s->name);
       continue;
     }
     if (!seed_s) {
-      cli_fail("run", "missing input '%s' (give --input %s=FILE.npy or "
-                      "--random-inputs SEED)",
-               s->name, s->name);
-      return finish(&c, &e, m, 2);
+      code = cli_fail("run", "missing input '%s' (give --input %s=FILE.npy or "
+                             "--random-inputs SEED)",
+                      s->name, s->name);
+      break;
     }
-    if ((st = make_array(&e, s, "input")))
-      return finish(&c, &e, m, cli_report(st));
+    if ((st = make_array(&e, s, "input"))) {
+      code = cli_report(st);
+      break;
+    }
     ts_ndarray_fill_random(s->array, (uint64_t)seed * 1000003u + (uint64_t)i);
     s->from_random = true;
-    if ((st = bind_shape(&e, s, "input")))
-      return finish(&c, &e, m, cli_report(st));
+    if ((st = bind_shape(&e, s, "input"))) code = cli_report(st);
   }
-  for (int i = 0; i < c.n_slots; i++) {
+  for (int i = 0; i < c.n_slots && !code; i++) {
     slot *s = &c.slots[i];
-    if (s->is_output && (st = make_array(&e, s, "output")))
-      return finish(&c, &e, m, cli_report(st));
+    if (s->is_output && (st = make_array(&e, s, "output"))) code = cli_report(st);
+  }
+  if (code) {
+    if (ref) ts_module_destroy(ref);
+    return finish(&c, &e, code);
   }
 
   /* Run. */
   int64_t runs = repeat ? repeat : 1;
   double *times = ts_xcalloc((size_t)runs, sizeof(double));
-  for (int64_t r = 0; r < runs; r++) {
+  for (int64_t r = 0; r < runs && !st; r++) {
     double t0 = now_ms();
     st = run_once(&c);
     times[r] = now_ms() - t0;
-    if (st) {
-      free(times);
-      return finish(&c, &e, m, cli_report(st));
-    }
+  }
+  double diff = 0;
+  if (!st && ref) st = check_against_interpreter(&c, ref, &diff);
+  if (ref) ts_module_destroy(ref);
+  if (st) {
+    free(times);
+    return finish(&c, &e, cli_report(st));
   }
 
   /* Collect outputs. */
   TS_VEC(ts_ndarray *) outs = {0};
-  if (c.f->kind == TS_FUNC_PRIM) {
+  if (c.is_prim) {
     for (int i = 0; i < c.n_slots; i++)
       if (c.slots[i].is_output) ts_vec_push(&outs, c.slots[i].array);
   } else {
@@ -475,7 +679,6 @@ int cmd_run(int argc, char **argv) {
       if (c.results[i].kind == TS_VAL_TENSOR)
         ts_vec_push(&outs, c.results[i].u.tensor);
   }
-  int code = 0;
   if (outdir) {
     mkdir(outdir, 0777);
     for (int i = 0; i < c.n_slots && !st; i++) {
@@ -498,6 +701,13 @@ int cmd_run(int argc, char **argv) {
       print_array(label, outs.data[i]);
     }
   }
+  if (!code && c.art && cli_has(&a, OPT_PROFILE)) {
+    char *rep = ts_artifact_profile_report(c.art);
+    fputs(rep, stdout);
+    free(rep);
+  }
+  if (!code && cli_has(&a, OPT_CHECK))
+    printf("max_abs_diff_vs_interpreter=%.3g\n", diff);
   if (repeat && !code) {
     qsort(times, (size_t)runs, sizeof(double), cmp_double);
     double med = runs % 2 ? times[runs / 2]
@@ -507,5 +717,5 @@ int cmd_run(int argc, char **argv) {
   }
   free(times);
   ts_vec_free(&outs);
-  return finish(&c, &e, m, code);
+  return finish(&c, &e, code);
 }

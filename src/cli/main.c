@@ -17,6 +17,11 @@ static const char usage[] =
     "  transform FILE [--passes a,b,c] [--print-after-all] [--list-passes]\n"
     "      [--print-pipeline]\n"
     "      run graph/TIR passes and print the module\n"
+    "  schedule FILE --script SCHED.py [--func NAME] [--trace]\n"
+    "      apply a schedule script and print the module (and the trace)\n"
+    "  build FILE -o ARTIFACT.so [--emit-c DIR] [--schedule SCHED.py]\n"
+    "      [--passes a,b,c]\n"
+    "      compile a module into one deployment artifact\n"
     "  run FILE [--func NAME] [--input NAME=x.npy]... [--random-inputs SEED]\n"
     "      [--output-dir DIR] [--interpret] [--repeat N]\n"
     "      run a function; outputs go to DIR/output_<i>.npy\n";
@@ -39,6 +44,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "equal")) return cmd_equal(argc - 2, argv + 2);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "transform")) return cmd_transform(argc - 2, argv + 2);
+  if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
+  if (!strcmp(cmd, "schedule")) return cmd_schedule(argc - 2, argv + 2);
   fprintf(stderr, "tessera: unknown command '%s' (try 'tessera --help')\n",
           cmd);
   return 2;

@@ -29,7 +29,8 @@ static bool is_dotted(const char *n, const char *a, const char *b) {
   return n && (strcmp(n, a) == 0 || (b && strcmp(n, b) == 0));
 }
 
-/* ---- struct info -------------------------------------------------------------- */
+/* ---- struct info
+ * -------------------------------------------------------------- */
 
 static ts_sinfo *sinfo_of(sb_ctx *c, const py_expr *e);
 
@@ -72,21 +73,25 @@ static ts_sinfo *sinfo_call(sb_ctx *c, const py_expr *e, const char *fn) {
     ts_dtype t = TS_VOIDT;
     if (dt && dt->kind != PY_NONE) {
       const char *s = sb_str_literal(dt);
-      if (!s || *s) t = sb_dtype(c, dt);
+      if (!s || *s)
+        t = sb_dtype(c, dt);
     }
     int ndim = -1;
     ts_expr **sh = NULL;
-    if (shape && shape->kind != PY_NONE) sh = dims(c, shape, &ndim);
+    if (shape && shape->kind != PY_NONE)
+      sh = dims(c, shape, &ndim);
     if (a[3]) {
       int nd = ndim_arg(c, a[3]);
       if (sh && nd != ndim && nd != -1)
         sb_fail(c, a[3]->loc, TS_ERR_VALUE,
                 "R.Tensor: ndim=%d does not match the shape's %d dimensions",
                 nd, ndim);
-      if (!sh) ndim = nd;
+      if (!sh)
+        ndim = nd;
     }
     if (a[2] && a[2]->kind != PY_NONE)
-      sb_fail(c, a[2]->loc, TS_ERR_UNSUPPORTED, "virtual devices are not supported");
+      sb_fail(c, a[2]->loc, TS_ERR_UNSUPPORTED,
+              "virtual devices are not supported");
     return tensor_sinfo(c, sh, ndim, t);
   }
   if (is_dotted(fn, "R.Shape", "Shape")) {
@@ -103,7 +108,8 @@ static ts_sinfo *sinfo_call(sb_ctx *c, const py_expr *e, const char *fn) {
         sb_fail(c, a[1]->loc, TS_ERR_VALUE,
                 "R.Shape: ndim=%d does not match the %d values", nd,
                 s->u.shape.ndim);
-      if (!s->u.shape.values) s->u.shape.ndim = nd;
+      if (!s->u.shape.values)
+        s->u.shape.ndim = nd;
     }
     return s;
   }
@@ -116,7 +122,8 @@ static ts_sinfo *sinfo_call(sb_ctx *c, const py_expr *e, const char *fn) {
       s->u.prim.value = sb_shape_dim(c, a[1], TS_I64, TS_I64, true);
       s->u.prim.dtype = s->u.prim.value->dtype;
     }
-    if (a[0]) s->u.prim.dtype = sb_dtype(c, a[0]);
+    if (a[0])
+      s->u.prim.dtype = sb_dtype(c, a[0]);
     if (!a[0] && !a[1])
       sb_fail(c, e->loc, TS_ERR_VALUE, "R.Prim needs a dtype");
     return s;
@@ -133,15 +140,18 @@ static ts_sinfo *sinfo_call(sb_ctx *c, const py_expr *e, const char *fn) {
     }
     ts_sinfo *s = ts_sinfo_new(c->a, TS_SI_TUPLE);
     s->u.tuple.n = n;
-    s->u.tuple.fields = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
-    for (int i = 0; i < n; i++) s->u.tuple.fields[i] = sinfo_of(c, items[i]);
+    s->u.tuple.fields =
+        ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
+    for (int i = 0; i < n; i++)
+      s->u.tuple.fields[i] = sinfo_of(c, items[i]);
     return s;
   }
   if (is_dotted(fn, "R.Object", "Object")) {
     sb_arity(c, e, "R.Object", 0, 0);
     return ts_sinfo_new(c->a, TS_SI_OBJECT);
   }
-  if (is_dotted(fn, "R.Callable", "Callable")) return ts_sinfo_new(c->a, TS_SI_FUNC);
+  if (is_dotted(fn, "R.Callable", "Callable"))
+    return ts_sinfo_new(c->a, TS_SI_FUNC);
   sb_fail_expr(c, e, TS_ERR_TYPE,
                "unsupported struct info '%s' (expected R.Tensor, R.Shape, "
                "R.Prim, R.Tuple or R.Object)");
@@ -155,16 +165,19 @@ static ts_sinfo *sinfo_of(sb_ctx *c, const py_expr *e) {
   if (e->kind == PY_TUPLE) {
     ts_sinfo *s = ts_sinfo_new(c->a, TS_SI_TUPLE);
     s->u.tuple.n = e->u.seq.n;
-    s->u.tuple.fields =
-        ts_arena_array(c->a, (size_t)(e->u.seq.n ? e->u.seq.n : 1), sizeof(ts_sinfo *));
+    s->u.tuple.fields = ts_arena_array(
+        c->a, (size_t)(e->u.seq.n ? e->u.seq.n : 1), sizeof(ts_sinfo *));
     for (int i = 0; i < e->u.seq.n; i++)
       s->u.tuple.fields[i] = sinfo_of(c, e->u.seq.items[i]);
     return s;
   }
   const char *fn = sb_dotted(c, e);
-  if (is_dotted(fn, "R.Tensor", "Tensor")) return tensor_sinfo(c, NULL, -1, TS_VOIDT);
-  if (is_dotted(fn, "R.Object", "Object")) return ts_sinfo_new(c->a, TS_SI_OBJECT);
-  if (is_dotted(fn, "R.Callable", "Callable")) return ts_sinfo_new(c->a, TS_SI_FUNC);
+  if (is_dotted(fn, "R.Tensor", "Tensor"))
+    return tensor_sinfo(c, NULL, -1, TS_VOIDT);
+  if (is_dotted(fn, "R.Object", "Object"))
+    return ts_sinfo_new(c->a, TS_SI_OBJECT);
+  if (is_dotted(fn, "R.Callable", "Callable"))
+    return ts_sinfo_new(c->a, TS_SI_FUNC);
   if (is_dotted(fn, "R.Shape", "Shape")) {
     ts_sinfo *s = ts_sinfo_new(c->a, TS_SI_SHAPE);
     s->u.shape.ndim = -1;
@@ -176,8 +189,7 @@ static ts_sinfo *sinfo_of(sb_ctx *c, const py_expr *e) {
   }
   if (e->kind == PY_NAME && !fn)
     sb_fail(c, e->loc, TS_ERR_TYPE, "'%s' is not a struct info", e->u.name);
-  if (e->kind == PY_NAME && !sb_lookup(c, e->u.name) &&
-      !sb_after(fn, "R."))
+  if (e->kind == PY_NAME && !sb_lookup(c, e->u.name) && !sb_after(fn, "R."))
     sb_fail(c, e->loc, TS_ERR_NAME, "name '%s' is not defined", e->u.name);
   sb_fail_expr(c, e, TS_ERR_TYPE,
                "unsupported struct info '%s' (expected R.Tensor, R.Shape, "
@@ -187,17 +199,22 @@ static ts_sinfo *sinfo_of(sb_ctx *c, const py_expr *e) {
 /* False when two struct infos certainly disagree (known ranks, dtypes or
  * constant dimensions differ). */
 static bool sinfo_compatible(const ts_sinfo *annot, const ts_sinfo *val) {
-  if (!annot || !val || annot->kind == TS_SI_OBJECT) return true;
-  if (annot->kind != val->kind) return false;
+  if (!annot || !val || annot->kind == TS_SI_OBJECT)
+    return true;
+  if (annot->kind != val->kind)
+    return false;
   switch (annot->kind) {
   case TS_SI_TENSOR: {
     ts_dtype a = annot->u.tensor.dtype, b = val->u.tensor.dtype;
-    if (a.code != TS_VOID && b.code != TS_VOID && !ts_dtype_eq(a, b)) return false;
+    if (a.code != TS_VOID && b.code != TS_VOID && !ts_dtype_eq(a, b))
+      return false;
     int na = annot->u.tensor.ndim, nb = val->u.tensor.ndim;
-    if (na >= 0 && nb >= 0 && na != nb) return false;
+    if (na >= 0 && nb >= 0 && na != nb)
+      return false;
     if (annot->u.tensor.shape && val->u.tensor.shape && na == nb)
       for (int i = 0; i < na; i++) {
-        const ts_expr *x = annot->u.tensor.shape[i], *y = val->u.tensor.shape[i];
+        const ts_expr *x = annot->u.tensor.shape[i],
+                      *y = val->u.tensor.shape[i];
         if (x->kind == TS_E_INT && y->kind == TS_E_INT &&
             x->u.int_value != y->u.int_value)
           return false;
@@ -207,18 +224,22 @@ static bool sinfo_compatible(const ts_sinfo *annot, const ts_sinfo *val) {
   case TS_SI_SHAPE:
     return annot->u.shape.ndim < 0 || val->u.shape.ndim < 0 ||
            annot->u.shape.ndim == val->u.shape.ndim;
-  case TS_SI_PRIM: return ts_dtype_eq(annot->u.prim.dtype, val->u.prim.dtype);
+  case TS_SI_PRIM:
+    return ts_dtype_eq(annot->u.prim.dtype, val->u.prim.dtype);
   case TS_SI_TUPLE:
-    if (annot->u.tuple.n != val->u.tuple.n) return false;
+    if (annot->u.tuple.n != val->u.tuple.n)
+      return false;
     for (int i = 0; i < annot->u.tuple.n; i++)
       if (!sinfo_compatible(annot->u.tuple.fields[i], val->u.tuple.fields[i]))
         return false;
     return true;
-  default: return true;
+  default:
+    return true;
   }
 }
 
-/* ---- constants ---------------------------------------------------------------- */
+/* ---- constants
+ * ---------------------------------------------------------------- */
 
 static uint16_t f32_to_f16(float f) {
   uint32_t x;
@@ -226,18 +247,23 @@ static uint16_t f32_to_f16(float f) {
   uint32_t sign = (x >> 16) & 0x8000;
   int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
   uint32_t mant = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
-  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (((x >> 23) & 0xff) == 0xff)
+    return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31)
+    return (uint16_t)(sign | 0x7c00);
   if (exp <= 0) {
-    if (exp < -10) return (uint16_t)sign;
+    if (exp < -10)
+      return (uint16_t)sign;
     mant |= 0x800000;
     uint32_t shift = (uint32_t)(14 - exp);
     uint32_t h = mant >> shift;
-    if ((mant >> (shift - 1)) & 1) h++;
+    if ((mant >> (shift - 1)) & 1)
+      h++;
     return (uint16_t)(sign | h);
   }
   uint32_t h = sign | ((uint32_t)exp << 10) | (mant >> 13);
-  if (mant & 0x1000) h++; /* round half up (carry into exponent is fine) */
+  if (mant & 0x1000)
+    h++; /* round half up (carry into exponent is fine) */
   return (uint16_t)h;
 }
 
@@ -266,10 +292,18 @@ static void store_elem(void *data, size_t i, ts_dtype t, double f, int64_t iv,
     return;
   }
   switch (t.bits) {
-  case 8: ((uint8_t *)data)[i] = (uint8_t)v; break;
-  case 16: ((uint16_t *)data)[i] = (uint16_t)v; break;
-  case 32: ((uint32_t *)data)[i] = (uint32_t)v; break;
-  default: ((uint64_t *)data)[i] = (uint64_t)v; break;
+  case 8:
+    ((uint8_t *)data)[i] = (uint8_t)v;
+    break;
+  case 16:
+    ((uint16_t *)data)[i] = (uint16_t)v;
+    break;
+  case 32:
+    ((uint32_t *)data)[i] = (uint32_t)v;
+    break;
+  default:
+    ((uint64_t *)data)[i] = (uint64_t)v;
+    break;
   }
 }
 
@@ -284,7 +318,8 @@ typedef SB_VEC(const_leaf) leaves_vec;
 static void const_walk(sb_ctx *c, const py_expr *e, int depth, int64_t *shape,
                        int *ndim, leaves_vec *leaves) {
   if (e->kind == PY_LIST || e->kind == PY_TUPLE) {
-    if (depth >= 16) sb_fail(c, e->loc, TS_ERR_VALUE, "R.const: too many dimensions");
+    if (depth >= 16)
+      sb_fail(c, e->loc, TS_ERR_VALUE, "R.const: too many dimensions");
     if (depth == *ndim) {
       if (leaves->len > 0)
         sb_fail(c, e->loc, TS_ERR_VALUE, "R.const: ragged nested list");
@@ -315,9 +350,9 @@ static void const_walk(sb_ctx *c, const py_expr *e, int depth, int64_t *shape,
     l.i = e->kind == PY_TRUE;
     l.f = (double)l.i;
     l.is_bool = true;
-  } else if (e->kind == PY_STR && (strcmp(e->u.str, "inf") == 0 ||
-                                   strcmp(e->u.str, "-inf") == 0 ||
-                                   strcmp(e->u.str, "nan") == 0)) {
+  } else if (e->kind == PY_STR &&
+             (strcmp(e->u.str, "inf") == 0 || strcmp(e->u.str, "-inf") == 0 ||
+              strcmp(e->u.str, "nan") == 0)) {
     l.f = e->u.str[0] == 'n' ? NAN : e->u.str[0] == '-' ? -INFINITY : INFINITY;
     l.is_float = true;
   } else {
@@ -364,18 +399,22 @@ static ts_gexpr *make_const(sb_ctx *c, const py_expr *value,
   cd->dtype = t;
   cd->ndim = ndim;
   cd->shape = ts_arena_array(c->a, (size_t)(ndim ? ndim : 1), sizeof(int64_t));
-  for (int i = 0; i < ndim; i++) cd->shape[i] = shape[i];
+  for (int i = 0; i < ndim; i++)
+    cd->shape[i] = shape[i];
   cd->data = data;
   cd->nbytes = nbytes;
   ts_gexpr *g = gnode(c, TS_G_CONST, loc);
   g->u.constant = cd;
-  ts_expr **sh = ts_arena_array(c->a, (size_t)(ndim ? ndim : 1), sizeof(ts_expr *));
-  for (int i = 0; i < ndim; i++) sh[i] = ts_int(c->a, TS_I64, shape[i]);
+  ts_expr **sh =
+      ts_arena_array(c->a, (size_t)(ndim ? ndim : 1), sizeof(ts_expr *));
+  for (int i = 0; i < ndim; i++)
+    sh[i] = ts_int(c->a, TS_I64, shape[i]);
   g->sinfo = tensor_sinfo(c, sh, ndim, t);
   return g;
 }
 
-/* ---- expressions ---------------------------------------------------------- */
+/* ---- expressions ----------------------------------------------------------
+ */
 
 static ts_gexpr *gexpr(sb_ctx *c, const py_expr *e);
 
@@ -406,9 +445,11 @@ static ts_gexpr *prim_value(sb_ctx *c, ts_expr *x, ts_loc loc) {
 static ts_sinfo *tuple_sinfo(sb_ctx *c, ts_gexpr **fields, int n) {
   ts_sinfo *s = ts_sinfo_new(c->a, TS_SI_TUPLE);
   s->u.tuple.n = n;
-  s->u.tuple.fields = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
+  s->u.tuple.fields =
+      ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
   for (int i = 0; i < n; i++) {
-    if (!fields[i]->sinfo) return NULL;
+    if (!fields[i]->sinfo)
+      return NULL;
     s->u.tuple.fields[i] = fields[i]->sinfo;
   }
   return s;
@@ -418,8 +459,10 @@ static ts_gexpr *make_tuple(sb_ctx *c, py_expr *const *items, int n,
                             ts_loc loc) {
   ts_gexpr *g = gnode(c, TS_G_TUPLE, loc);
   g->u.tuple.n = n;
-  g->u.tuple.fields = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_gexpr *));
-  for (int i = 0; i < n; i++) g->u.tuple.fields[i] = gexpr(c, items[i]);
+  g->u.tuple.fields =
+      ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_gexpr *));
+  for (int i = 0; i < n; i++)
+    g->u.tuple.fields[i] = gexpr(c, items[i]);
   g->sinfo = tuple_sinfo(c, g->u.tuple.fields, n);
   return g;
 }
@@ -428,7 +471,8 @@ static ts_gexpr *make_shape(sb_ctx *c, py_expr *const *items, int n,
                             ts_loc loc) {
   ts_gexpr *g = gnode(c, TS_G_SHAPE, loc);
   g->u.shape.n = n;
-  g->u.shape.values = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_expr *));
+  g->u.shape.values =
+      ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_expr *));
   for (int i = 0; i < n; i++) {
     ts_expr *x = sb_tir_expr(c, items[i], TS_I64);
     if (!ts_dtype_is_int(x->dtype))
@@ -446,23 +490,29 @@ static ts_gexpr *make_shape(sb_ctx *c, py_expr *const *items, int n,
  * variable, arithmetic on those, T.* call). */
 static bool is_prim_like(sb_ctx *c, const py_expr *e) {
   int64_t v;
-  if (sb_int_literal(e, &v)) return true;
+  if (sb_int_literal(e, &v))
+    return true;
   switch (e->kind) {
   case PY_NAME: {
     sb_sym *s = sb_lookup(c, e->u.name);
     return s && s->kind == SK_VAR;
   }
   case PY_BINOP:
-    return is_prim_like(c, e->u.binop.left) && is_prim_like(c, e->u.binop.right);
-  case PY_CALL: return sb_after(sb_dotted(c, e->u.call.func), "T.") != NULL;
-  default: return false;
+    return is_prim_like(c, e->u.binop.left) &&
+           is_prim_like(c, e->u.binop.right);
+  case PY_CALL:
+    return sb_after(sb_dotted(c, e->u.call.func), "T.") != NULL;
+  default:
+    return false;
   }
 }
 
 static bool all_prim_like(sb_ctx *c, const py_expr *seq) {
-  if (seq->u.seq.n == 0) return false;
+  if (seq->u.seq.n == 0)
+    return false;
   for (int i = 0; i < seq->u.seq.n; i++)
-    if (!is_prim_like(c, seq->u.seq.items[i])) return false;
+    if (!is_prim_like(c, seq->u.seq.items[i]))
+      return false;
   return true;
 }
 
@@ -475,15 +525,18 @@ static ts_gexpr *op_arg(sb_ctx *c, const py_expr *e) {
 
 static sb_func *func_named(sb_ctx *c, const char *name) {
   for (int i = 0; i < c->n_funcs; i++)
-    if (strcmp(c->funcs[i].name, name) == 0) return &c->funcs[i];
+    if (strcmp(c->funcs[i].name, name) == 0)
+      return &c->funcs[i];
   return NULL;
 }
 
 /* `cls.f` / `Module.f`: the function, or NULL when e is not of that form. */
 static sb_func *cls_member(sb_ctx *c, const py_expr *e, const char *what) {
-  if (e->kind != PY_ATTR || e->u.attr.value->kind != PY_NAME) return NULL;
+  if (e->kind != PY_ATTR || e->u.attr.value->kind != PY_NAME)
+    return NULL;
   sb_sym *s = sb_lookup(c, e->u.attr.value->u.name);
-  if (!s || s->kind != SK_CLS) return NULL;
+  if (!s || s->kind != SK_CLS)
+    return NULL;
   sb_func *f = func_named(c, e->u.attr.name);
   if (!f)
     sb_fail(c, e->loc, TS_ERR_NAME, "%s: no function '%s' in the module", what,
@@ -508,18 +561,22 @@ static void out_sinfos(sb_ctx *c, const py_expr *out, const py_expr *dtype,
     sb_fail(c, dtype->loc, TS_ERR_VALUE,
             "dtype= is only allowed with an output shape tuple");
   if (out->kind == PY_LIST || out->kind == PY_TUPLE) {
-    for (int i = 0; i < out->u.seq.n; i++) sb_push(c, v, sinfo_of(c, out->u.seq.items[i]));
+    for (int i = 0; i < out->u.seq.n; i++)
+      sb_push(c, v, sinfo_of(c, out->u.seq.items[i]));
     return;
   }
   sb_push(c, v, sinfo_of(c, out));
 }
 
 static ts_sinfo *sinfo_of_outs(sb_ctx *c, ts_sinfo **outs, int n) {
-  if (n == 1) return outs[0];
+  if (n == 1)
+    return outs[0];
   ts_sinfo *s = ts_sinfo_new(c->a, TS_SI_TUPLE);
   s->u.tuple.n = n;
-  s->u.tuple.fields = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
-  for (int i = 0; i < n; i++) s->u.tuple.fields[i] = outs[i];
+  s->u.tuple.fields =
+      ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_sinfo *));
+  for (int i = 0; i < n; i++)
+    s->u.tuple.fields[i] = outs[i];
   return s;
 }
 
@@ -535,10 +592,14 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
   for (int i = 0; i < np; i++) {
     py_expr *a = e->u.call.args[i];
     if (a->kind == PY_STARRED)
-      sb_fail(c, a->loc, TS_ERR_UNSUPPORTED, "*args are not supported in a call to %s", fname);
-    if (i == 0) callee = a;
-    if (i == 1) args = a;
-    if (i == 2) out = a;
+      sb_fail(c, a->loc, TS_ERR_UNSUPPORTED,
+              "*args are not supported in a call to %s", fname);
+    if (i == 0)
+      callee = a;
+    if (i == 1)
+      args = a;
+    if (i == 2)
+      out = a;
     if (i == 3) {
       if (a->kind == PY_STR)
         dtype = a;
@@ -562,11 +623,11 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
     else if (strcmp(n, "func") == 0 || strcmp(n, "gvar") == 0)
       slot = &callee;
     if (!slot)
-      sb_fail(c, kw->loc, TS_ERR_VALUE, "%s got an unexpected keyword argument '%s'",
-              fname, n);
+      sb_fail(c, kw->loc, TS_ERR_VALUE,
+              "%s got an unexpected keyword argument '%s'", fname, n);
     if (*slot)
-      sb_fail(c, kw->loc, TS_ERR_VALUE, "%s got multiple values for argument '%s'",
-              fname, n);
+      sb_fail(c, kw->loc, TS_ERR_VALUE,
+              "%s got multiple values for argument '%s'", fname, n);
     *slot = kw->value;
   }
   if (!callee || !args)
@@ -592,8 +653,8 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
     if (!f && callee->kind == PY_NAME) {
       sb_sym *s = sb_lookup(c, callee->u.name);
       if (!s || s->kind == SK_HIDDEN)
-        sb_fail(c, callee->loc, TS_ERR_NAME, "call_tir: no function '%s' in the module",
-                callee->u.name);
+        sb_fail(c, callee->loc, TS_ERR_NAME,
+                "call_tir: no function '%s' in the module", callee->u.name);
       if (s->kind != SK_FUNC)
         sb_fail(c, callee->loc, TS_ERR_TYPE, "call_tir: '%s' is not a function",
                 callee->u.name);
@@ -626,13 +687,15 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
   SB_VEC(ts_sinfo *) outs = {0};
   out_sinfos(c, out, dtype, &outs);
   if (outs.len == 0)
-    sb_fail(c, out->loc, TS_ERR_VALUE, "%s needs at least one output struct info", fname);
+    sb_fail(c, out->loc, TS_ERR_VALUE,
+            "%s needs at least one output struct info", fname);
   ts_gexpr *g = gnode(c, TS_G_CALL, e->loc);
   g->u.call.callee_kind = TS_CALLEE_OP;
   g->u.call.op = packed ? TS_OP_CALL_DPS_PACKED : TS_OP_CALL_TIR;
   int n = tir_vars ? 3 : 2;
   if (tir_vars && packed)
-    sb_fail(c, tir_vars->loc, TS_ERR_VALUE, "R.call_dps_packed takes no tir_vars");
+    sb_fail(c, tir_vars->loc, TS_ERR_VALUE,
+            "R.call_dps_packed takes no tir_vars");
   g->u.call.args = ts_arena_array(c->a, (size_t)n, sizeof(ts_gexpr *));
   g->u.call.n_args = n;
   g->u.call.args[0] = cal;
@@ -640,7 +703,8 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
   if (tir_vars) {
     ts_gexpr *tv = op_arg(c, tir_vars);
     if (tv->kind != TS_G_SHAPE)
-      sb_fail_expr(c, tir_vars, TS_ERR_TYPE, "tir_vars must be a shape like R.shape([n]), got '%s'");
+      sb_fail_expr(c, tir_vars, TS_ERR_TYPE,
+                   "tir_vars must be a shape like R.shape([n]), got '%s'");
     g->u.call.args[2] = tv;
   }
   g->u.call.sinfo_args = sb_finish(c, &outs);
@@ -652,19 +716,23 @@ static ts_gexpr *dps_call(sb_ctx *c, const py_expr *e, const char *fname) {
 static ts_gexpr *packed_call(sb_ctx *c, const py_expr *e, const char *fname) {
   int np = e->u.call.n_args;
   if (np < 1 || e->u.call.args[0]->kind != PY_STR)
-    sb_fail(c, e->loc, TS_ERR_VALUE, "%s expects a function name string first", fname);
+    sb_fail(c, e->loc, TS_ERR_VALUE, "%s expects a function name string first",
+            fname);
   ts_gexpr *g = gnode(c, TS_G_CALL, e->loc);
   g->u.call.callee_kind = TS_CALLEE_EXTERN;
   g->u.call.name = e->u.call.args[0]->u.str;
   g->u.call.n_args = np - 1;
-  g->u.call.args = ts_arena_array(c->a, (size_t)(np > 1 ? np - 1 : 1), sizeof(ts_gexpr *));
-  for (int i = 1; i < np; i++) g->u.call.args[i - 1] = op_arg(c, e->u.call.args[i]);
+  g->u.call.args =
+      ts_arena_array(c->a, (size_t)(np > 1 ? np - 1 : 1), sizeof(ts_gexpr *));
+  for (int i = 1; i < np; i++)
+    g->u.call.args[i - 1] = op_arg(c, e->u.call.args[i]);
   SB_VEC(ts_sinfo *) outs = {0};
   for (int k = 0; k < e->u.call.n_kwargs; k++) {
     py_keyword *kw = &e->u.call.kwargs[k];
     if (!kw->name || strcmp(kw->name, "sinfo_args") != 0)
-      sb_fail(c, kw->loc, TS_ERR_VALUE, "%s got an unexpected keyword argument '%s'",
-              fname, kw->name ? kw->name : "**");
+      sb_fail(c, kw->loc, TS_ERR_VALUE,
+              "%s got an unexpected keyword argument '%s'", fname,
+              kw->name ? kw->name : "**");
     out_sinfos(c, kw->value, NULL, &outs);
   }
   g->u.call.sinfo_args = sb_finish(c, &outs);
@@ -684,16 +752,20 @@ static ts_gexpr *global_call(sb_ctx *c, const py_expr *e, sb_func *f) {
   sb_ensure_gfunc(c, f);
   int n = e->u.call.n_args;
   if (n != f->graph->n_params)
-    sb_fail(c, e->loc, TS_ERR_VALUE, "function '%s' expects %d argument%s, got %d",
-            f->name, f->graph->n_params, f->graph->n_params == 1 ? "" : "s", n);
+    sb_fail(c, e->loc, TS_ERR_VALUE,
+            "function '%s' expects %d argument%s, got %d", f->name,
+            f->graph->n_params, f->graph->n_params == 1 ? "" : "s", n);
   ts_gexpr *g = gnode(c, TS_G_CALL, e->loc);
   g->u.call.callee_kind = TS_CALLEE_GLOBAL;
   g->u.call.name = f->name;
   g->u.call.n_args = n;
-  g->u.call.args = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_gexpr *));
-  for (int i = 0; i < n; i++) g->u.call.args[i] = op_arg(c, e->u.call.args[i]);
+  g->u.call.args =
+      ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof(ts_gexpr *));
+  for (int i = 0; i < n; i++)
+    g->u.call.args[i] = op_arg(c, e->u.call.args[i]);
   g->sinfo = f->graph->ret_sinfo;
-  if (!g->sinfo && f->graph->result) g->sinfo = f->graph->result->sinfo;
+  if (!g->sinfo && f->graph->result)
+    g->sinfo = f->graph->result->sinfo;
   return g;
 }
 
@@ -705,8 +777,8 @@ static ts_gexpr *op_call(sb_ctx *c, const py_expr *e, const char *fname) {
   int np = e->u.call.n_args;
   if (np < info->min_args || np > info->max_args) {
     if (info->min_args == info->max_args)
-      sb_fail(c, e->loc, TS_ERR_VALUE, "%s expects %d argument%s, got %d", fname,
-              info->min_args, info->min_args == 1 ? "" : "s", np);
+      sb_fail(c, e->loc, TS_ERR_VALUE, "%s expects %d argument%s, got %d",
+              fname, info->min_args, info->min_args == 1 ? "" : "s", np);
     sb_fail(c, e->loc, TS_ERR_VALUE, "%s expects %d to %d arguments, got %d",
             fname, info->min_args, info->max_args, np);
   }
@@ -714,31 +786,37 @@ static ts_gexpr *op_call(sb_ctx *c, const py_expr *e, const char *fname) {
   g->u.call.callee_kind = TS_CALLEE_OP;
   g->u.call.op = op;
   g->u.call.n_args = np;
-  g->u.call.args = ts_arena_array(c->a, (size_t)(np ? np : 1), sizeof(ts_gexpr *));
+  g->u.call.args =
+      ts_arena_array(c->a, (size_t)(np ? np : 1), sizeof(ts_gexpr *));
   for (int i = 0; i < np; i++) {
     const py_expr *a = e->u.call.args[i];
     if (a->kind == PY_STARRED)
-      sb_fail(c, a->loc, TS_ERR_UNSUPPORTED, "*args are not supported in a call to %s", fname);
+      sb_fail(c, a->loc, TS_ERR_UNSUPPORTED,
+              "*args are not supported in a call to %s", fname);
     g->u.call.args[i] = op_arg(c, a);
   }
   for (int k = 0; k < e->u.call.n_kwargs; k++) {
     py_keyword *kw = &e->u.call.kwargs[k];
     if (!kw->name)
-      sb_fail(c, kw->loc, TS_ERR_UNSUPPORTED, "**kwargs are not supported in a call to %s", fname);
-    if (!g->u.call.attrs) g->u.call.attrs = ts_attrs_new(c->a);
+      sb_fail(c, kw->loc, TS_ERR_UNSUPPORTED,
+              "**kwargs are not supported in a call to %s", fname);
+    if (!g->u.call.attrs)
+      g->u.call.attrs = ts_attrs_new(c->a);
     if (ts_attrs_get(g->u.call.attrs, kw->name))
-      sb_fail(c, kw->loc, TS_ERR_VALUE, "%s got multiple values for argument '%s'",
-              fname, kw->name);
+      sb_fail(c, kw->loc, TS_ERR_VALUE,
+              "%s got multiple values for argument '%s'", fname, kw->name);
     ts_attrs_set(c->a, g->u.call.attrs, kw->name, sb_attr_value(c, kw->value));
   }
   if (info->infer) {
     bool ready = true;
     for (int i = 0; i < np; i++)
-      if (!g->u.call.args[i]->sinfo) ready = false;
+      if (!g->u.call.args[i]->sinfo)
+        ready = false;
     if (ready) {
       ts_sinfo *out = NULL;
       ts_status *st = info->infer(c->a, g, &out);
-      if (st) sb_raise(c, st);
+      if (st)
+        sb_raise(c, st);
       g->sinfo = out;
     }
   }
@@ -748,16 +826,20 @@ static ts_gexpr *op_call(sb_ctx *c, const py_expr *e, const char *fname) {
 static ts_gexpr *gcall(sb_ctx *c, const py_expr *e) {
   const py_expr *fn = e->u.call.func;
   sb_func *f = cls_member(c, fn, "call");
-  if (f) return global_call(c, e, f);
+  if (f)
+    return global_call(c, e, f);
   if (fn->kind == PY_NAME) {
     sb_sym *s = sb_lookup(c, fn->u.name);
-    if (s && s->kind == SK_FUNC) return global_call(c, e, s->p);
+    if (s && s->kind == SK_FUNC)
+      return global_call(c, e, s->p);
     if (s && s->kind != SK_CLS)
       sb_fail(c, fn->loc, TS_ERR_TYPE, "'%s' is not callable", fn->u.name);
   }
   const char *name = sb_dotted(c, fn);
-  if (!name) sb_fail_expr(c, fn, TS_ERR_UNSUPPORTED, "unsupported call of '%s'");
-  if (sb_after(name, "T.")) return prim_value(c, sb_tir_expr(c, e, TS_I64), e->loc);
+  if (!name)
+    sb_fail_expr(c, fn, TS_ERR_UNSUPPORTED, "unsupported call of '%s'");
+  if (sb_after(name, "T."))
+    return prim_value(c, sb_tir_expr(c, e, TS_I64), e->loc);
   if (!sb_after(name, "R.")) {
     if (fn->kind == PY_NAME)
       sb_fail(c, fn->loc, TS_ERR_NAME, "name '%s' is not defined", name);
@@ -765,7 +847,8 @@ static ts_gexpr *gcall(sb_ctx *c, const py_expr *e) {
   }
   if (strcmp(name, "R.call_tir") == 0 || strcmp(name, "R.call_dps_packed") == 0)
     return dps_call(c, e, name);
-  if (strcmp(name, "R.call_packed") == 0) return packed_call(c, e, name);
+  if (strcmp(name, "R.call_packed") == 0)
+    return packed_call(c, e, name);
   if (strcmp(name, "R.const") == 0) {
     static const char *const names[] = {"value", "dtype"};
     py_expr *a[2];
@@ -776,7 +859,8 @@ static ts_gexpr *gcall(sb_ctx *c, const py_expr *e) {
     sb_arity(c, e, name, 1, 1);
     const py_expr *a = e->u.call.args[0];
     if (a->kind != PY_LIST && a->kind != PY_TUPLE)
-      sb_fail_expr(c, a, TS_ERR_VALUE, "R.shape expects a list of values, got '%s'");
+      sb_fail_expr(c, a, TS_ERR_VALUE,
+                   "R.shape expects a list of values, got '%s'");
     return make_shape(c, a->u.seq.items, a->u.seq.n, e->loc);
   }
   if (strcmp(name, "R.prim_value") == 0) {
@@ -786,7 +870,9 @@ static ts_gexpr *gcall(sb_ctx *c, const py_expr *e) {
   if (strcmp(name, "R.str") == 0 || strcmp(name, "R.StringImm") == 0) {
     sb_arity(c, e, name, 1, 1);
     const char *s = sb_str_literal(e->u.call.args[0]);
-    if (!s) sb_fail_expr(c, e->u.call.args[0], TS_ERR_VALUE, "R.str expects a string, got '%s'");
+    if (!s)
+      sb_fail_expr(c, e->u.call.args[0], TS_ERR_VALUE,
+                   "R.str expects a string, got '%s'");
     ts_gexpr *g = gnode(c, TS_G_STR, e->loc);
     g->u.str = s;
     g->sinfo = ts_sinfo_new(c->a, TS_SI_OBJECT);
@@ -805,30 +891,34 @@ static ts_gexpr *gcall(sb_ctx *c, const py_expr *e) {
     sb_arity(c, e, name, 2, 2);
     int64_t idx;
     if (!sb_int_literal(e->u.call.args[1], &idx))
-      sb_fail_expr(c, e->u.call.args[1], TS_ERR_VALUE, "expected an integer index, got '%s'");
+      sb_fail_expr(c, e->u.call.args[1], TS_ERR_VALUE,
+                   "expected an integer index, got '%s'");
     ts_gexpr *t = gexpr(c, e->u.call.args[0]);
     ts_gexpr *g = gnode(c, TS_G_TUPLE_GET, e->loc);
     g->u.tuple_get.tuple = t;
     g->u.tuple_get.index = (int)idx;
     if (t->sinfo && t->sinfo->kind == TS_SI_TUPLE) {
       if (idx < 0 || idx >= t->sinfo->u.tuple.n)
-        sb_fail(c, e->loc, TS_ERR_VALUE, "tuple index %lld out of range for a tuple of %d fields",
+        sb_fail(c, e->loc, TS_ERR_VALUE,
+                "tuple index %lld out of range for a tuple of %d fields",
                 (long long)idx, t->sinfo->u.tuple.n);
       g->sinfo = t->sinfo->u.tuple.fields[idx];
     }
     return g;
   }
-  static const char *const stmt_only[] = {"R.output", "R.dataflow", "R.func_attr",
-                                          "R.match_cast", "R.function"};
+  static const char *const stmt_only[] = {
+      "R.output", "R.dataflow", "R.func_attr", "R.match_cast", "R.function"};
   for (size_t i = 0; i < sizeof stmt_only / sizeof stmt_only[0]; i++)
     if (strcmp(name, stmt_only[i]) == 0)
-      sb_fail(c, e->loc, TS_ERR_SYNTAX, "'%s' cannot be used in an expression", name);
-  static const char *const sinfos[] = {"R.Tensor", "R.Shape", "R.Prim", "R.Tuple",
-                                       "R.Object", "R.Callable"};
+      sb_fail(c, e->loc, TS_ERR_SYNTAX, "'%s' cannot be used in an expression",
+              name);
+  static const char *const sinfos[] = {"R.Tensor", "R.Shape",  "R.Prim",
+                                       "R.Tuple",  "R.Object", "R.Callable"};
   for (size_t i = 0; i < sizeof sinfos / sizeof sinfos[0]; i++)
     if (strcmp(name, sinfos[i]) == 0)
       sb_fail(c, e->loc, TS_ERR_SYNTAX,
-              "'%s' is a struct info, not a value (use it as an annotation)", name);
+              "'%s' is a struct info, not a value (use it as an annotation)",
+              name);
   return op_call(c, e, name);
 }
 
@@ -836,27 +926,34 @@ static ts_gexpr *gexpr(sb_ctx *c, const py_expr *e) {
   switch (e->kind) {
   case PY_NAME: {
     sb_sym *s = sb_lookup(c, e->u.name);
-    if (!s) sb_fail(c, e->loc, TS_ERR_NAME, "name '%s' is not defined", e->u.name);
+    if (!s)
+      sb_fail(c, e->loc, TS_ERR_NAME, "name '%s' is not defined", e->u.name);
     switch (s->kind) {
-    case SK_GVAR: return var_ref(c, s->p, e->loc);
+    case SK_GVAR:
+      return var_ref(c, s->p, e->loc);
     case SK_HIDDEN:
       sb_fail(c, e->loc, TS_ERR_NAME,
               "'%s' is a dataflow variable that is not visible outside its "
               "dataflow block (list it in R.output)",
               e->u.name);
-    case SK_VAR: return prim_value(c, sb_tir_expr(c, e, TS_I64), e->loc);
-    case SK_FUNC: return global_ref(c, s->p, e->loc);
+    case SK_VAR:
+      return prim_value(c, sb_tir_expr(c, e, TS_I64), e->loc);
+    case SK_FUNC:
+      return global_ref(c, s->p, e->loc);
     default:
-      sb_fail(c, e->loc, TS_ERR_TYPE, "'%s' cannot be used as a value here", e->u.name);
+      sb_fail(c, e->loc, TS_ERR_TYPE, "'%s' cannot be used as a value here",
+              e->u.name);
     }
   }
   case PY_ATTR: {
     sb_func *f = cls_member(c, e, "module");
-    if (f) return global_ref(c, f, e->loc);
+    if (f)
+      return global_ref(c, f, e->loc);
     sb_fail_expr(c, e, TS_ERR_UNSUPPORTED, "unsupported expression '%s'");
   }
   case PY_TUPLE:
-  case PY_LIST: return make_tuple(c, e->u.seq.items, e->u.seq.n, e->loc);
+  case PY_LIST:
+    return make_tuple(c, e->u.seq.items, e->u.seq.n, e->loc);
   case PY_SUBSCRIPT: {
     int64_t idx;
     if (!sb_int_literal(e->u.subscript.index, &idx))
@@ -864,14 +961,16 @@ static ts_gexpr *gexpr(sb_ctx *c, const py_expr *e) {
                    "a tuple index must be an integer literal, got '%s'");
     ts_gexpr *t = gexpr(c, e->u.subscript.value);
     if (t->sinfo && t->sinfo->kind != TS_SI_TUPLE)
-      sb_fail(c, e->loc, TS_ERR_TYPE,
-              "cannot index a value of struct info %s (only tuples can be indexed)",
-              sb_sinfo_str(c, t->sinfo));
+      sb_fail(
+          c, e->loc, TS_ERR_TYPE,
+          "cannot index a value of struct info %s (only tuples can be indexed)",
+          sb_sinfo_str(c, t->sinfo));
     ts_gexpr *g = gnode(c, TS_G_TUPLE_GET, e->loc);
     g->u.tuple_get.tuple = t;
     if (t->sinfo) {
       int n = t->sinfo->u.tuple.n;
-      if (idx < 0) idx += n;
+      if (idx < 0)
+        idx += n;
       if (idx < 0 || idx >= n)
         sb_fail(c, e->loc, TS_ERR_VALUE,
                 "tuple index %lld is out of range for a tuple of %d field%s",
@@ -881,14 +980,16 @@ static ts_gexpr *gexpr(sb_ctx *c, const py_expr *e) {
     g->u.tuple_get.index = (int)idx;
     return g;
   }
-  case PY_CALL: return gcall(c, e);
+  case PY_CALL:
+    return gcall(c, e);
   case PY_INT:
   case PY_FLOAT:
   case PY_TRUE:
-  case PY_FALSE: return make_const(c, e, NULL, e->loc);
+  case PY_FALSE:
+    return make_const(c, e, NULL, e->loc);
   case PY_UNARYOP:
-    if (e->u.unary.op == PY_OP_NEG &&
-        (e->u.unary.operand->kind == PY_INT || e->u.unary.operand->kind == PY_FLOAT))
+    if (e->u.unary.op == PY_OP_NEG && (e->u.unary.operand->kind == PY_INT ||
+                                       e->u.unary.operand->kind == PY_FLOAT))
       return make_const(c, e, NULL, e->loc);
     break;
   case PY_STR: {
@@ -902,12 +1003,15 @@ static ts_gexpr *gexpr(sb_ctx *c, const py_expr *e) {
             "operator '%s' is not supported on graph values (use R.add, "
             "R.multiply, ...)",
             py_op_str(e->u.binop.op));
-  default: break;
+  default:
+    break;
   }
-  sb_fail_expr(c, e, TS_ERR_UNSUPPORTED, "unsupported expression in a graph function: '%s'");
+  sb_fail_expr(c, e, TS_ERR_UNSUPPORTED,
+               "unsupported expression in a graph function: '%s'");
 }
 
-/* ---- bindings and blocks --------------------------------------------------- */
+/* ---- bindings and blocks ---------------------------------------------------
+ */
 
 typedef SB_VEC(ts_binding) bindings_vec;
 typedef SB_VEC(ts_gvar *) gvars_vec;
@@ -924,7 +1028,8 @@ static ts_gvar *new_gvar(sb_ctx *c, const char *name, ts_sinfo *s, bool df,
 }
 
 static bool is_call_to(sb_ctx *c, const py_expr *e, const char *name) {
-  if (e->kind != PY_CALL) return false;
+  if (e->kind != PY_CALL)
+    return false;
   const char *n = sb_dotted(c, e->u.call.func);
   return n && strcmp(n, name) == 0;
 }
@@ -935,7 +1040,8 @@ static bool binding(sb_ctx *c, const py_stmt *st, bool df, bindings_vec *out,
   const py_expr *target = NULL, *value = NULL, *ann = NULL;
   if (st->kind == PY_S_ASSIGN) {
     if (st->u.assign.n_targets != 1)
-      sb_fail(c, st->loc, TS_ERR_UNSUPPORTED, "chained assignment is not supported");
+      sb_fail(c, st->loc, TS_ERR_UNSUPPORTED,
+              "chained assignment is not supported");
     target = st->u.assign.targets[0];
     value = st->u.assign.value;
   } else if (st->kind == PY_S_ANNASSIGN) {
@@ -989,7 +1095,8 @@ static bool binding(sb_ctx *c, const py_stmt *st, bool df, bindings_vec *out,
 static void flush_block(sb_ctx *c, void *blocks_vec, bindings_vec *bs,
                         ts_loc loc) {
   SB_VEC(ts_binding_block) *blocks = blocks_vec;
-  if (!bs->len) return;
+  if (!bs->len)
+    return;
   ts_binding_block bb = {0};
   bb.is_dataflow = false;
   bb.bindings = sb_finish(c, bs);
@@ -1010,7 +1117,8 @@ static ts_binding_block dataflow_block(sb_ctx *c, const py_stmt *st) {
   bool have_output = false;
   for (int i = 0; i < body->n; i++) {
     const py_stmt *s = body->stmts[i];
-    if (s->kind == PY_S_PASS || (s->kind == PY_S_EXPR && s->u.expr.value->kind == PY_STR))
+    if (s->kind == PY_S_PASS ||
+        (s->kind == PY_S_EXPR && s->u.expr.value->kind == PY_STR))
       continue;
     if (have_output)
       sb_fail(c, s->loc, TS_ERR_SYNTAX,
@@ -1023,20 +1131,25 @@ static ts_binding_block dataflow_block(sb_ctx *c, const py_stmt *st) {
       for (int k = 0; k < call->u.call.n_args; k++) {
         const py_expr *a = call->u.call.args[k];
         if (a->kind != PY_NAME)
-          sb_fail_expr(c, a, TS_ERR_SYNTAX, "R.output expects variable names, got '%s'");
+          sb_fail_expr(c, a, TS_ERR_SYNTAX,
+                       "R.output expects variable names, got '%s'");
         sb_sym *sym = sb_lookup(c, a->u.name);
-        if (!sym) sb_fail(c, a->loc, TS_ERR_NAME, "name '%s' is not defined", a->u.name);
+        if (!sym)
+          sb_fail(c, a->loc, TS_ERR_NAME, "name '%s' is not defined",
+                  a->u.name);
         ts_gvar *v = NULL;
         if (sym->kind == SK_GVAR)
           for (int j = 0; j < defined.len; j++)
-            if (defined.data[j] == sym->p) v = sym->p;
+            if (defined.data[j] == sym->p)
+              v = sym->p;
         if (!v)
           sb_fail(c, a->loc, TS_ERR_NAME,
                   "R.output: '%s' is not a variable of this dataflow block",
                   a->u.name);
         for (int j = 0; j < outputs.len; j++)
           if (outputs.data[j] == v)
-            sb_fail(c, a->loc, TS_ERR_NAME, "R.output: '%s' is listed twice", a->u.name);
+            sb_fail(c, a->loc, TS_ERR_NAME, "R.output: '%s' is listed twice",
+                    a->u.name);
         v->is_dataflow = false;
         sb_push(c, &outputs, v);
       }
@@ -1052,21 +1165,26 @@ static ts_binding_block dataflow_block(sb_ctx *c, const py_stmt *st) {
       sb_fail(c, s->loc, TS_ERR_SYNTAX,
               "declare symbolic variables at the top of the function, not in a "
               "dataflow block");
-    if (binding(c, s, true, &bs, &defined)) continue;
+    if (binding(c, s, true, &bs, &defined))
+      continue;
     switch (s->kind) {
     case PY_S_RETURN:
-      sb_fail(c, s->loc, TS_ERR_SYNTAX,
-              "return is not allowed inside a dataflow block (use R.output, then "
-              "return after the block)");
+      sb_fail(
+          c, s->loc, TS_ERR_SYNTAX,
+          "return is not allowed inside a dataflow block (use R.output, then "
+          "return after the block)");
     case PY_S_FOR:
     case PY_S_WHILE:
-      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED, "loops are not supported in graph functions");
-    case PY_S_IF:
-      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED, "if statements are not supported in dataflow blocks");
-    default:
       sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
-              "unsupported statement in a dataflow block (expected bindings and "
-              "R.output)");
+              "loops are not supported in graph functions");
+    case PY_S_IF:
+      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
+              "if statements are not supported in dataflow blocks");
+    default:
+      sb_fail(
+          c, s->loc, TS_ERR_UNSUPPORTED,
+          "unsupported statement in a dataflow block (expected bindings and "
+          "R.output)");
     }
   }
   sb_scope_pop(c, mark);
@@ -1084,10 +1202,12 @@ static ts_binding_block dataflow_block(sb_ctx *c, const py_stmt *st) {
   return bb;
 }
 
-/* ---- the function --------------------------------------------------------------- */
+/* ---- the function
+ * --------------------------------------------------------------- */
 
 void sb_ensure_gfunc(sb_ctx *c, sb_func *f) {
-  if (f->state) return;
+  if (f->state)
+    return;
   int fn_base = c->fn_base, n_syms = c->n_syms;
   sb_sym *fd = c->fsyms.data;
   int fl = c->fsyms.len, fc = c->fsyms.cap;
@@ -1129,7 +1249,8 @@ void sb_build_gfunc(sb_ctx *c, sb_func *f) {
   }
   g->params = sb_finish(c, &params);
   g->n_params = params.len;
-  if (d->u.def.returns) g->ret_sinfo = sinfo_of(c, d->u.def.returns);
+  if (d->u.def.returns)
+    g->ret_sinfo = sinfo_of(c, d->u.def.returns);
 
   SB_VEC(ts_binding_block) blocks = {0};
   bindings_vec plain = {0};
@@ -1138,22 +1259,27 @@ void sb_build_gfunc(sb_ctx *c, sb_func *f) {
   for (int i = 0; i < body->n; i++) {
     const py_stmt *s = body->stmts[i];
     if (g->result)
-      sb_fail(c, s->loc, TS_ERR_SYNTAX, "statements after return are not allowed");
-    if (s->kind == PY_S_PASS || (s->kind == PY_S_EXPR && s->u.expr.value->kind == PY_STR))
+      sb_fail(c, s->loc, TS_ERR_SYNTAX,
+              "statements after return are not allowed");
+    if (s->kind == PY_S_PASS ||
+        (s->kind == PY_S_EXPR && s->u.expr.value->kind == PY_STR))
       continue;
     if (s->kind == PY_S_RETURN) {
       if (!s->u.expr.value)
-        sb_fail(c, s->loc, TS_ERR_SYNTAX, "a graph function must return a value");
+        sb_fail(c, s->loc, TS_ERR_SYNTAX,
+                "a graph function must return a value");
       g->result = gexpr(c, s->u.expr.value);
       if (g->ret_sinfo && !sinfo_compatible(g->ret_sinfo, g->result->sinfo))
         sb_fail(c, s->u.expr.value->loc, TS_ERR_TYPE,
                 "the returned value has struct info %s but the function is "
                 "annotated %s",
-                sb_sinfo_str(c, g->result->sinfo), sb_sinfo_str(c, g->ret_sinfo));
+                sb_sinfo_str(c, g->result->sinfo),
+                sb_sinfo_str(c, g->ret_sinfo));
       continue;
     }
     if (s->kind == PY_S_WITH) {
-      const py_expr *cx = s->u.with.n_items == 1 ? s->u.with.items[0].context : NULL;
+      const py_expr *cx =
+          s->u.with.n_items == 1 ? s->u.with.items[0].context : NULL;
       if (!cx || !is_call_to(c, cx, "R.dataflow") || s->u.with.items[0].target)
         sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
                 "unsupported with statement in a graph function (expected "
@@ -1166,10 +1292,12 @@ void sb_build_gfunc(sb_ctx *c, sb_func *f) {
     }
     const char *dn;
     ts_dtype dt;
-    if (sb_symvar_decl(c, s, &dn, &dt)) continue; /* pre-declared */
+    if (sb_symvar_decl(c, s, &dn, &dt))
+      continue; /* pre-declared */
     if (s->kind == PY_S_ASSIGN && s->u.assign.n_targets == 1 &&
         s->u.assign.targets[0]->kind == PY_NAME &&
-        (s->u.assign.value->kind == PY_NAME || s->u.assign.value->kind == PY_ATTR)) {
+        (s->u.assign.value->kind == PY_NAME ||
+         s->u.assign.value->kind == PY_ATTR)) {
       const py_expr *v = s->u.assign.value;
       if (v->kind == PY_NAME) {
         sb_sym *sym = sb_lookup(c, v->u.name);
@@ -1188,16 +1316,19 @@ void sb_build_gfunc(sb_ctx *c, sb_func *f) {
     if (s->kind == PY_S_EXPR && is_call_to(c, s->u.expr.value, "R.output"))
       sb_fail(c, s->loc, TS_ERR_SYNTAX,
               "R.output is only allowed at the end of a dataflow block");
-    if (binding(c, s, false, &plain, &defined)) continue;
+    if (binding(c, s, false, &plain, &defined))
+      continue;
     switch (s->kind) {
     case PY_S_FOR:
     case PY_S_WHILE:
-      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED, "loops are not supported in graph functions");
+      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
+              "loops are not supported in graph functions");
     case PY_S_IF:
       sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
               "if statements are not supported in graph functions");
     default:
-      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED, "unsupported statement in a graph function");
+      sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
+              "unsupported statement in a graph function");
     }
   }
   flush_block(c, &blocks, &plain, d->loc);

@@ -36,10 +36,13 @@ static tv typed(ts_expr *e) { return (tv){e, LIT_NONE}; }
 /* v rounded to the precision of float dtype t, so that a printed
  * immediate (shortest text for its dtype) reads back to the same value. */
 static double round_float(ts_dtype t, double v) {
-  if (!isfinite(v) || v == 0) return v;
-  if (t.code == TS_FLOAT && t.bits == 32) return (double)(float)v;
+  if (!isfinite(v) || v == 0)
+    return v;
+  if (t.code == TS_FLOAT && t.bits == 32)
+    return (double)(float)v;
   if (t.code == TS_FLOAT && t.bits == 16) {
-    if (fabs(v) < 6.103515625e-05) return nearbyint(v * 16777216.0) / 16777216.0;
+    if (fabs(v) < 6.103515625e-05)
+      return nearbyint(v * 16777216.0) / 16777216.0;
     int e;
     double m = frexp(v, &e);
     double r = ldexp(nearbyint(m * 2048.0) / 2048.0, e);
@@ -70,7 +73,8 @@ static tv float_lit(sb_ctx *c, double v, ts_loc loc) {
 
 /* The value with a literal's default dtype (int32/int64, float32). */
 static ts_expr *concrete(sb_ctx *c, tv v) {
-  if (v.lit != LIT_FLOAT) return v.e;
+  if (v.lit != LIT_FLOAT)
+    return v.e;
   ts_expr *r = mkfloat(c, TS_F32, v.e->u.float_value);
   r->loc = v.e->loc;
   return r;
@@ -83,7 +87,8 @@ static const char *dstr(sb_ctx *c, ts_dtype t) {
 
 /* Converts x to dtype t; immediates are re-made, others wrapped in a cast. */
 static ts_expr *cast_to(sb_ctx *c, ts_dtype t, ts_expr *x) {
-  if (ts_dtype_eq(x->dtype, t)) return x;
+  if (ts_dtype_eq(x->dtype, t))
+    return x;
   ts_expr *r;
   if (x->kind == TS_E_INT && (ts_dtype_is_int(t) || t.code == TS_BOOL))
     r = t.code == TS_BOOL ? ts_bool(c->a, x->u.int_value != 0)
@@ -100,7 +105,8 @@ static ts_expr *cast_to(sb_ctx *c, ts_dtype t, ts_expr *x) {
 
 /* A literal takes dtype t when it can; a typed value is returned as is. */
 static ts_expr *adapt(sb_ctx *c, tv v, ts_dtype t) {
-  if (v.lit == LIT_NONE || t.code == TS_VOID) return v.e;
+  if (v.lit == LIT_NONE || t.code == TS_VOID)
+    return v.e;
   if (v.lit == LIT_INT &&
       (ts_dtype_is_int(t) || ts_dtype_is_float(t) || t.code == TS_BOOL))
     return cast_to(c, t, v.e);
@@ -115,10 +121,11 @@ static ts_expr *adapt(sb_ctx *c, tv v, ts_dtype t) {
 static bool is_intlike(ts_dtype t) { return ts_dtype_is_int(t); }
 
 /* Makes the operands of a binary operator the same dtype or fails. */
-static void match_types(sb_ctx *c, const char *opname, ts_expr **x,
-                        ts_expr **y, ts_loc loc) {
+static void match_types(sb_ctx *c, const char *opname, ts_expr **x, ts_expr **y,
+                        ts_loc loc) {
   ts_dtype a = (*x)->dtype, b = (*y)->dtype;
-  if (ts_dtype_eq(a, b)) return;
+  if (ts_dtype_eq(a, b))
+    return;
   if (a.lanes == b.lanes) {
     if (is_intlike(a) && is_intlike(b) && a.bits != b.bits) {
       if (a.bits < b.bits)
@@ -177,10 +184,11 @@ static tv make_binary(sb_ctx *c, ts_expr_kind k, tv a, tv b, ts_loc loc,
   return typed(at(c, ts_binary(c->a, k, x, y), loc));
 }
 
-static ts_expr *make_intrin(sb_ctx *c, ts_dtype t, ts_intrin op,
-                            ts_expr **args, int n, ts_loc loc) {
+static ts_expr *make_intrin(sb_ctx *c, ts_dtype t, ts_intrin op, ts_expr **args,
+                            int n, ts_loc loc) {
   ts_expr **copy = ts_arena_array(c->a, (size_t)(n ? n : 1), sizeof *copy);
-  for (int i = 0; i < n; i++) copy[i] = args[i];
+  for (int i = 0; i < n; i++)
+    copy[i] = args[i];
   return at(c, ts_call(c->a, t, op, copy, n), loc);
 }
 
@@ -192,7 +200,8 @@ static double lit_f(tv v) {
 
 static int64_t floordiv_i(int64_t a, int64_t b) {
   int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    q--;
   return q;
 }
 
@@ -211,18 +220,22 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
   case PY_OP_DIV:
   case PY_OP_FLOORDIV:
   case PY_OP_MOD:
-    if (fb == 0) sb_fail(c, loc, TS_ERR_VALUE, "division by zero");
-    if (op == PY_OP_DIV) return float_lit(c, fa / fb, loc);
+    if (fb == 0)
+      sb_fail(c, loc, TS_ERR_VALUE, "division by zero");
+    if (op == PY_OP_DIV)
+      return float_lit(c, fa / fb, loc);
     if (op == PY_OP_FLOORDIV)
       return isf ? float_lit(c, floor(fa / fb), loc)
                  : int_lit(c, floordiv_i(ia, ib), loc);
     return isf ? float_lit(c, fa - floor(fa / fb) * fb, loc)
                : int_lit(c, ia - floordiv_i(ia, ib) * ib, loc);
   case PY_OP_POW:
-    if (isf || ib < 0) return float_lit(c, pow(fa, fb), loc);
+    if (isf || ib < 0)
+      return float_lit(c, pow(fa, fb), loc);
     {
       int64_t r = 1;
-      for (int64_t i = 0; i < ib && i < 64; i++) r *= ia;
+      for (int64_t i = 0; i < ib && i < 64; i++)
+        r *= ia;
       return int_lit(c, r, loc);
     }
   case PY_OP_BITAND:
@@ -230,15 +243,22 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
   case PY_OP_BITXOR:
   case PY_OP_LSHIFT:
   case PY_OP_RSHIFT:
-    if (isf) break;
+    if (isf)
+      break;
     switch (op) {
-    case PY_OP_BITAND: return int_lit(c, ia & ib, loc);
-    case PY_OP_BITOR: return int_lit(c, ia | ib, loc);
-    case PY_OP_BITXOR: return int_lit(c, ia ^ ib, loc);
-    case PY_OP_LSHIFT: return int_lit(c, ia << (ib & 63), loc);
-    default: return int_lit(c, ia >> (ib & 63), loc);
+    case PY_OP_BITAND:
+      return int_lit(c, ia & ib, loc);
+    case PY_OP_BITOR:
+      return int_lit(c, ia | ib, loc);
+    case PY_OP_BITXOR:
+      return int_lit(c, ia ^ ib, loc);
+    case PY_OP_LSHIFT:
+      return int_lit(c, ia << (ib & 63), loc);
+    default:
+      return int_lit(c, ia >> (ib & 63), loc);
     }
-  default: break;
+  default:
+    break;
   }
   *ok = false;
   return a;
@@ -247,25 +267,30 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
 /* ---- small linear simplifier for region extents and loop extents ------- */
 
 static bool expr_eq(const ts_expr *x, const ts_expr *y) {
-  if (x == y) return true;
+  if (x == y)
+    return true;
   if (!x || !y || x->kind != y->kind || !ts_dtype_eq(x->dtype, y->dtype))
     return false;
   switch (x->kind) {
-  case TS_E_INT: return x->u.int_value == y->u.int_value;
-  case TS_E_FLOAT: return x->u.float_value == y->u.float_value;
-  case TS_E_VAR: return x->u.var == y->u.var;
+  case TS_E_INT:
+    return x->u.int_value == y->u.int_value;
+  case TS_E_FLOAT:
+    return x->u.float_value == y->u.float_value;
+  case TS_E_VAR:
+    return x->u.var == y->u.var;
   case TS_E_CAST:
-  case TS_E_NOT: return expr_eq(x->u.unary.a, y->u.unary.a);
+  case TS_E_NOT:
+    return expr_eq(x->u.unary.a, y->u.unary.a);
   case TS_E_LOAD:
     if (x->u.load.buffer != y->u.load.buffer || x->u.load.n != y->u.load.n)
       return false;
     for (int i = 0; i < x->u.load.n; i++)
-      if (!expr_eq(x->u.load.indices[i], y->u.load.indices[i])) return false;
+      if (!expr_eq(x->u.load.indices[i], y->u.load.indices[i]))
+        return false;
     return true;
   default:
     if (ts_expr_kind_is_binary(x->kind))
-      return expr_eq(x->u.bin.a, y->u.bin.a) &&
-             expr_eq(x->u.bin.b, y->u.bin.b);
+      return expr_eq(x->u.bin.a, y->u.bin.a) && expr_eq(x->u.bin.b, y->u.bin.b);
     return false;
   }
 }
@@ -305,14 +330,16 @@ static void linearize(sb_ctx *c, ts_expr *e, int64_t sign, lterms *ts,
 
 /* hi - lo, simplified when both are linear in the same terms. */
 static ts_expr *diff(sb_ctx *c, ts_expr *hi, ts_expr *lo, ts_loc loc) {
-  if (lo->kind == TS_E_INT && lo->u.int_value == 0) return hi;
+  if (lo->kind == TS_E_INT && lo->u.int_value == 0)
+    return hi;
   ts_dtype t = hi->dtype;
   if (!is_intlike(t) || !ts_dtype_eq(t, lo->dtype)) {
     ts_expr *x = hi, *y = lo;
     match_types(c, "-", &x, &y, loc);
     return at(c, ts_binary(c->a, TS_E_SUB, x, y), loc);
   }
-  if (hi->kind == TS_E_ADD && expr_eq(hi->u.bin.a, lo)) return hi->u.bin.b;
+  if (hi->kind == TS_E_ADD && expr_eq(hi->u.bin.a, lo))
+    return hi->u.bin.b;
   lterms ts = {0};
   int64_t k = 0;
   linearize(c, hi, 1, &ts, &k);
@@ -320,32 +347,41 @@ static ts_expr *diff(sb_ctx *c, ts_expr *hi, ts_expr *lo, ts_loc loc) {
   ts_expr *r = NULL;
   bool neg_only = true;
   for (int i = 0; i < ts.len; i++)
-    if (ts.data[i].coef > 0) neg_only = false;
+    if (ts.data[i].coef > 0)
+      neg_only = false;
   if (neg_only && ts.len) {
     bool any = false;
-    for (int i = 0; i < ts.len; i++) any |= ts.data[i].coef != 0;
-    if (any) return at(c, ts_binary(c->a, TS_E_SUB, hi, lo), loc);
+    for (int i = 0; i < ts.len; i++)
+      any |= ts.data[i].coef != 0;
+    if (any)
+      return at(c, ts_binary(c->a, TS_E_SUB, hi, lo), loc);
   }
   for (int pass = 0; pass < 2; pass++)
-  for (int i = 0; i < ts.len; i++) {
-    int64_t cf = ts.data[i].coef;
-    if (cf == 0 || (pass == 0) != (cf > 0)) continue;
-    ts_expr *term = ts.data[i].e;
-    if (cf != 1 && cf != -1)
-      term = ts_binary(c->a, TS_E_MUL, term, ts_int(c->a, t, cf < 0 ? -cf : cf));
-    if (!r) {
-      r = cf < 0 ? ts_binary(c->a, TS_E_SUB, ts_int(c->a, t, 0), term) : term;
-    } else {
-      r = ts_binary(c->a, cf < 0 ? TS_E_SUB : TS_E_ADD, r, term);
+    for (int i = 0; i < ts.len; i++) {
+      int64_t cf = ts.data[i].coef;
+      if (cf == 0 || (pass == 0) != (cf > 0))
+        continue;
+      ts_expr *term = ts.data[i].e;
+      if (cf != 1 && cf != -1)
+        term =
+            ts_binary(c->a, TS_E_MUL, term, ts_int(c->a, t, cf < 0 ? -cf : cf));
+      if (!r) {
+        r = cf < 0 ? ts_binary(c->a, TS_E_SUB, ts_int(c->a, t, 0), term) : term;
+      } else {
+        r = ts_binary(c->a, cf < 0 ? TS_E_SUB : TS_E_ADD, r, term);
+      }
     }
-  }
-  if (!r) return at(c, ts_int(c->a, t, k), loc);
-  if (k > 0) r = ts_binary(c->a, TS_E_ADD, r, ts_int(c->a, t, k));
-  if (k < 0) r = ts_binary(c->a, TS_E_SUB, r, ts_int(c->a, t, -k));
+  if (!r)
+    return at(c, ts_int(c->a, t, k), loc);
+  if (k > 0)
+    r = ts_binary(c->a, TS_E_ADD, r, ts_int(c->a, t, k));
+  if (k < 0)
+    r = ts_binary(c->a, TS_E_SUB, r, ts_int(c->a, t, -k));
   return r;
 }
 
-/* ---- expressions ------------------------------------------------------------ */
+/* ---- expressions ------------------------------------------------------------
+ */
 
 static tv tir_expr(sb_ctx *c, const py_expr *e);
 
@@ -368,12 +404,21 @@ ts_expr *sb_shape_dim(sb_ctx *c, const py_expr *e, ts_dtype lit_dtype,
   c->implicit_strs = ss;
   ts_expr *r = adapt(c, v, lit_dtype);
   if (!is_intlike(r->dtype))
-    sb_fail(c, e->loc, TS_ERR_TYPE, "a shape dimension must be an integer, got %s",
-            dstr(c, r->dtype));
+    sb_fail(c, e->loc, TS_ERR_TYPE,
+            "a shape dimension must be an integer, got %s", dstr(c, r->dtype));
   return r;
 }
 
 static ts_var *implicit_var(sb_ctx *c, const char *name, ts_loc loc) {
+  if (c->param_def) {
+    const py_stmt *d = c->param_def;
+    for (int j = c->param_index + 1; j < d->u.def.n_params; j++)
+      if (strcmp(d->u.def.params[j].name, name) == 0)
+        sb_fail(c, loc, TS_ERR_NAME,
+                "parameter '%s' is used before its declaration (declare "
+                "scalar parameters before the buffers that use them)",
+                name);
+  }
   ts_var *v = ts_var_new(c->a, name, c->implicit_dtype, sb_loc(c, loc));
   sb_bind_fsym(c, v);
   return v;
@@ -382,11 +427,13 @@ static ts_var *implicit_var(sb_ctx *c, const char *name, ts_loc loc) {
 static tv name_value(sb_ctx *c, const char *name, ts_loc loc) {
   sb_sym *s = sb_lookup(c, name);
   if (!s) {
-    if (c->implicit) return typed(at(c, ts_varref(c->a, implicit_var(c, name, loc)), loc));
+    if (c->implicit)
+      return typed(at(c, ts_varref(c->a, implicit_var(c, name, loc)), loc));
     sb_fail(c, loc, TS_ERR_NAME, "name '%s' is not defined", name);
   }
   switch (s->kind) {
-  case SK_VAR: return typed(at(c, ts_varref(c->a, (ts_var *)s->p), loc));
+  case SK_VAR:
+    return typed(at(c, ts_varref(c->a, (ts_var *)s->p), loc));
   case SK_BUFFER:
     sb_fail(c, loc, TS_ERR_TYPE,
             "buffer '%s' cannot be used as a scalar value (index it: %s[...])",
@@ -418,7 +465,8 @@ static ts_buffer *buffer_named(sb_ctx *c, const py_expr *e) {
   if (e->kind != PY_NAME)
     sb_fail_expr(c, e, TS_ERR_TYPE, "'%s' is not a buffer");
   sb_sym *s = sb_lookup(c, e->u.name);
-  if (!s) sb_fail(c, e->loc, TS_ERR_NAME, "name '%s' is not defined", e->u.name);
+  if (!s)
+    sb_fail(c, e->loc, TS_ERR_NAME, "name '%s' is not defined", e->u.name);
   if (s->kind != SK_BUFFER)
     sb_fail(c, e->loc, TS_ERR_TYPE, "'%s' is not a buffer", e->u.name);
   return s->p;
@@ -463,7 +511,8 @@ static tv subscript_value(sb_ctx *c, const py_expr *e) {
     int64_t i;
     if (s && s->kind == SK_BUFFER && sb_int_literal(e->u.subscript.index, &i)) {
       ts_buffer *b = s->p;
-      if (i < 0) i += b->ndim;
+      if (i < 0)
+        i += b->ndim;
       if (i < 0 || i >= b->ndim)
         sb_fail(c, e->loc, TS_ERR_VALUE, "buffer '%s' has no dimension %lld",
                 b->name, (long long)i);
@@ -479,25 +528,65 @@ static tv subscript_value(sb_ctx *c, const py_expr *e) {
 static const char *py_binop_kind(py_op op, ts_expr_kind *k, ts_intrin *in) {
   *in = TS_INTRIN_COUNT;
   switch (op) {
-  case PY_OP_ADD: *k = TS_E_ADD; return "+";
-  case PY_OP_SUB: *k = TS_E_SUB; return "-";
-  case PY_OP_MUL: *k = TS_E_MUL; return "*";
-  case PY_OP_DIV: *k = TS_E_DIV; return "/";
-  case PY_OP_FLOORDIV: *k = TS_E_FLOORDIV; return "//";
-  case PY_OP_MOD: *k = TS_E_FLOORMOD; return "%";
-  case PY_OP_POW: *in = TS_INTRIN_POW; return "**";
-  case PY_OP_BITAND: *k = TS_E_AND; *in = TS_INTRIN_BITWISE_AND; return "&";
-  case PY_OP_BITOR: *k = TS_E_OR; *in = TS_INTRIN_BITWISE_OR; return "|";
-  case PY_OP_BITXOR: *k = TS_E_NE; *in = TS_INTRIN_BITWISE_XOR; return "^";
-  case PY_OP_LSHIFT: *in = TS_INTRIN_SHIFT_LEFT; return "<<";
-  case PY_OP_RSHIFT: *in = TS_INTRIN_SHIFT_RIGHT; return ">>";
-  case PY_OP_EQ: *k = TS_E_EQ; return "==";
-  case PY_OP_NE: *k = TS_E_NE; return "!=";
-  case PY_OP_LT: *k = TS_E_LT; return "<";
-  case PY_OP_LE: *k = TS_E_LE; return "<=";
-  case PY_OP_GT: *k = TS_E_GT; return ">";
-  case PY_OP_GE: *k = TS_E_GE; return ">=";
-  default: return NULL;
+  case PY_OP_ADD:
+    *k = TS_E_ADD;
+    return "+";
+  case PY_OP_SUB:
+    *k = TS_E_SUB;
+    return "-";
+  case PY_OP_MUL:
+    *k = TS_E_MUL;
+    return "*";
+  case PY_OP_DIV:
+    *k = TS_E_DIV;
+    return "/";
+  case PY_OP_FLOORDIV:
+    *k = TS_E_FLOORDIV;
+    return "//";
+  case PY_OP_MOD:
+    *k = TS_E_FLOORMOD;
+    return "%";
+  case PY_OP_POW:
+    *in = TS_INTRIN_POW;
+    return "**";
+  case PY_OP_BITAND:
+    *k = TS_E_AND;
+    *in = TS_INTRIN_BITWISE_AND;
+    return "&";
+  case PY_OP_BITOR:
+    *k = TS_E_OR;
+    *in = TS_INTRIN_BITWISE_OR;
+    return "|";
+  case PY_OP_BITXOR:
+    *k = TS_E_NE;
+    *in = TS_INTRIN_BITWISE_XOR;
+    return "^";
+  case PY_OP_LSHIFT:
+    *in = TS_INTRIN_SHIFT_LEFT;
+    return "<<";
+  case PY_OP_RSHIFT:
+    *in = TS_INTRIN_SHIFT_RIGHT;
+    return ">>";
+  case PY_OP_EQ:
+    *k = TS_E_EQ;
+    return "==";
+  case PY_OP_NE:
+    *k = TS_E_NE;
+    return "!=";
+  case PY_OP_LT:
+    *k = TS_E_LT;
+    return "<";
+  case PY_OP_LE:
+    *k = TS_E_LE;
+    return "<=";
+  case PY_OP_GT:
+    *k = TS_E_GT;
+    return ">";
+  case PY_OP_GE:
+    *k = TS_E_GE;
+    return ">=";
+  default:
+    return NULL;
   }
 }
 
@@ -512,7 +601,8 @@ static tv apply_binop(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc) {
   if (a.lit && b.lit) {
     bool ok;
     tv r = fold(c, op, a, b, loc, &ok);
-    if (ok) return r;
+    if (ok)
+      return r;
     if (op >= PY_OP_EQ && op <= PY_OP_GE) {
       double x = lit_f(a), y = lit_f(b);
       bool v = op == PY_OP_EQ   ? x == y
@@ -530,14 +620,10 @@ static tv apply_binop(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc) {
     if (x->dtype.code == TS_BOOL &&
         (op == PY_OP_BITAND || op == PY_OP_BITOR || op == PY_OP_BITXOR))
       return typed(at(c, ts_binary(c->a, k, x, y), loc));
-    if (op == PY_OP_POW) {
-      if (!ts_dtype_is_float(x->dtype)) {
-        x = cast_to(c, TS_F32, x);
-        y = cast_to(c, TS_F32, y);
-      }
-    } else if (!is_intlike(x->dtype)) {
-      sb_fail(c, loc, TS_ERR_TYPE, "operator '%s' needs integer operands, got %s",
-              name, dstr(c, x->dtype));
+    if (op != PY_OP_POW && !is_intlike(x->dtype)) {
+      sb_fail(c, loc, TS_ERR_TYPE,
+              "operator '%s' needs integer operands, got %s", name,
+              dstr(c, x->dtype));
     }
     ts_expr *args[2] = {x, y};
     return typed(make_intrin(c, x->dtype, in, args, 2, loc));
@@ -547,7 +633,8 @@ static tv apply_binop(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc) {
 
 static tv bool_value(sb_ctx *c, const py_expr *e) {
   tv v = tir_expr(c, e);
-  if (v.lit == LIT_INT) return typed(at(c, ts_bool(c->a, v.e->u.int_value != 0), e->loc));
+  if (v.lit == LIT_INT)
+    return typed(at(c, ts_bool(c->a, v.e->u.int_value != 0), e->loc));
   if (v.e->dtype.code != TS_BOOL)
     sb_fail(c, e->loc, TS_ERR_TYPE, "expected a bool condition, got %s",
             dstr(c, v.e->dtype));
@@ -558,11 +645,15 @@ static tv tir_call(sb_ctx *c, const py_expr *e);
 
 static tv tir_expr(sb_ctx *c, const py_expr *e) {
   switch (e->kind) {
-  case PY_NAME: return name_value(c, e->u.name, e->loc);
-  case PY_INT: return int_lit(c, e->u.int_value, e->loc);
-  case PY_FLOAT: return float_lit(c, e->u.float_value, e->loc);
+  case PY_NAME:
+    return name_value(c, e->u.name, e->loc);
+  case PY_INT:
+    return int_lit(c, e->u.int_value, e->loc);
+  case PY_FLOAT:
+    return float_lit(c, e->u.float_value, e->loc);
   case PY_TRUE:
-  case PY_FALSE: return typed(at(c, ts_bool(c->a, e->kind == PY_TRUE), e->loc));
+  case PY_FALSE:
+    return typed(at(c, ts_bool(c->a, e->kind == PY_TRUE), e->loc));
   case PY_STR:
     if (c->implicit && c->implicit_strs) {
       sb_sym *s = sb_lookup(c, e->u.str);
@@ -576,46 +667,56 @@ static tv tir_expr(sb_ctx *c, const py_expr *e) {
     }
     sb_fail(c, e->loc, TS_ERR_TYPE,
             "a string cannot be used as a TensorIR value here");
-  case PY_SUBSCRIPT: return subscript_value(c, e);
-  case PY_CALL: return tir_call(c, e);
+  case PY_SUBSCRIPT:
+    return subscript_value(c, e);
+  case PY_CALL:
+    return tir_call(c, e);
   case PY_BINOP:
     return apply_binop(c, e->u.binop.op, tir_expr(c, e->u.binop.left),
                        tir_expr(c, e->u.binop.right), e->loc);
   case PY_UNARYOP: {
     tv v = tir_expr(c, e->u.unary.operand);
     switch (e->u.unary.op) {
-    case PY_OP_POS: return v;
+    case PY_OP_POS:
+      return v;
     case PY_OP_NEG:
-      if (v.lit == LIT_INT) return int_lit(c, -v.e->u.int_value, e->loc);
-      if (v.lit == LIT_FLOAT) return float_lit(c, -v.e->u.float_value, e->loc);
+      if (v.lit == LIT_INT)
+        return int_lit(c, -v.e->u.int_value, e->loc);
+      if (v.lit == LIT_FLOAT)
+        return float_lit(c, -v.e->u.float_value, e->loc);
       if (v.e->kind == TS_E_INT)
-        return typed(at(c, ts_int(c->a, v.e->dtype, -v.e->u.int_value), e->loc));
+        return typed(
+            at(c, ts_int(c->a, v.e->dtype, -v.e->u.int_value), e->loc));
       if (v.e->kind == TS_E_FLOAT)
         return typed(
             at(c, mkfloat(c, v.e->dtype, -v.e->u.float_value), e->loc));
       if (v.e->dtype.code == TS_BOOL)
         sb_fail(c, e->loc, TS_ERR_TYPE, "cannot negate a bool value");
-      return typed(at(c,
-                      ts_binary(c->a, TS_E_SUB,
-                                cast_to(c, v.e->dtype, ts_int(c->a, TS_I32, 0)),
-                                v.e),
-                      e->loc));
+      return typed(
+          at(c,
+             ts_binary(c->a, TS_E_SUB,
+                       cast_to(c, v.e->dtype, ts_int(c->a, TS_I32, 0)), v.e),
+             e->loc));
     case PY_OP_NOT:
       if (v.lit == LIT_INT)
         return typed(at(c, ts_bool(c->a, v.e->u.int_value == 0), e->loc));
       if (v.e->dtype.code != TS_BOOL)
-        sb_fail(c, e->loc, TS_ERR_TYPE, "operator 'not' needs a bool operand, got %s",
+        sb_fail(c, e->loc, TS_ERR_TYPE,
+                "operator 'not' needs a bool operand, got %s",
                 dstr(c, v.e->dtype));
       return typed(at(c, ts_not(c->a, v.e), e->loc));
     case PY_OP_INVERT: {
-      if (v.lit == LIT_INT) return int_lit(c, ~v.e->u.int_value, e->loc);
+      if (v.lit == LIT_INT)
+        return int_lit(c, ~v.e->u.int_value, e->loc);
       if (!is_intlike(v.e->dtype))
-        sb_fail(c, e->loc, TS_ERR_TYPE, "operator '~' needs an integer operand, got %s",
+        sb_fail(c, e->loc, TS_ERR_TYPE,
+                "operator '~' needs an integer operand, got %s",
                 dstr(c, v.e->dtype));
-      return typed(make_intrin(c, v.e->dtype, TS_INTRIN_BITWISE_NOT, &v.e, 1,
-                               e->loc));
+      return typed(
+          make_intrin(c, v.e->dtype, TS_INTRIN_BITWISE_NOT, &v.e, 1, e->loc));
     }
-    default: break;
+    default:
+      break;
     }
     break;
   }
@@ -639,8 +740,8 @@ static tv tir_expr(sb_ctx *c, const py_expr *e) {
     ts_expr_kind k = e->u.boolop.op == PY_OP_AND ? TS_E_AND : TS_E_OR;
     tv acc = bool_value(c, e->u.boolop.values[0]);
     for (int i = 1; i < e->u.boolop.n; i++)
-      acc = make_binary(c, k, acc, bool_value(c, e->u.boolop.values[i]),
-                        e->loc, k == TS_E_AND ? "and" : "or");
+      acc = make_binary(c, k, acc, bool_value(c, e->u.boolop.values[i]), e->loc,
+                        k == TS_E_AND ? "and" : "or");
     return acc;
   }
   case PY_IFEXP: {
@@ -650,13 +751,15 @@ static tv tir_expr(sb_ctx *c, const py_expr *e) {
           tir_expr(c, e->u.ifexp.orelse), &t, &f, e->loc);
     return typed(at(c, ts_select(c->a, cond.e, t, f), e->loc));
   }
-  default: break;
+  default:
+    break;
   }
   sb_fail_expr(c, e, TS_ERR_UNSUPPORTED,
                "unsupported expression in a TensorIR function: '%s'");
 }
 
-/* ---- calls: T.<name>(...) in expressions ---------------------------------- */
+/* ---- calls: T.<name>(...) in expressions ----------------------------------
+ */
 
 static tv dtype_ctor(sb_ctx *c, const py_expr *e, ts_dtype t,
                      const char *fname) {
@@ -679,7 +782,8 @@ static tv dtype_ctor(sb_ctx *c, const py_expr *e, ts_dtype t,
         return typed(at(c, mkfloat(c, t, NAN), e->loc));
       char *end;
       double d = strtod(s, &end);
-      if (*s && !*end) return typed(at(c, mkfloat(c, t, d), e->loc));
+      if (*s && !*end)
+        return typed(at(c, mkfloat(c, t, d), e->loc));
     }
     sb_fail(c, args[0]->loc, TS_ERR_VALUE, "invalid literal for %s: \"%s\"",
             fname, s);
@@ -691,15 +795,17 @@ static tv dtype_ctor(sb_ctx *c, const py_expr *e, ts_dtype t,
     int64_t hi = t.code == TS_UINT ? ((int64_t)1 << t.bits) - 1
                                    : ((int64_t)1 << (t.bits - 1)) - 1;
     if (x < lo || x > hi)
-      sb_fail(c, args[0]->loc, TS_ERR_VALUE, "value %lld is out of range for %s",
-              (long long)x, dstr(c, t));
+      sb_fail(c, args[0]->loc, TS_ERR_VALUE,
+              "value %lld is out of range for %s", (long long)x, dstr(c, t));
   }
   if (v.lit == LIT_FLOAT && !ts_dtype_is_float(t))
-    sb_fail(c, args[0]->loc, TS_ERR_TYPE, "%s expects an integer literal, got %g",
-            fname, v.e->u.float_value);
+    sb_fail(c, args[0]->loc, TS_ERR_TYPE,
+            "%s expects an integer literal, got %g", fname, v.e->u.float_value);
   ts_expr *r = v.lit ? adapt(c, v, t) : cast_to(c, t, v.e);
-  if (r == v.e && v.lit) r = cast_to(c, t, v.e);
-  if (r->loc.line == 0 || v.lit) r->loc = sb_loc(c, e->loc);
+  if (r == v.e && v.lit)
+    r = cast_to(c, t, v.e);
+  if (r->loc.line == 0 || v.lit)
+    r->loc = sb_loc(c, e->loc);
   return typed(r);
 }
 
@@ -709,7 +815,7 @@ static tv limit_value(sb_ctx *c, const py_expr *e, const char *fname,
   ts_dtype t = sb_dtype(c, e->u.call.args[0]);
   ts_expr *r;
   if (ts_dtype_is_float(t)) {
-    double m = t.bits == 16 ? (t.code == TS_BFLOAT ? 3.38953139e38 : 65504.0)
+    double m = t.bits == 16   ? (t.code == TS_BFLOAT ? 3.38953139e38 : 65504.0)
                : t.bits == 32 ? (double)FLT_MAX
                               : DBL_MAX;
     r = mkfloat(c, t, is_max ? m : -m);
@@ -747,8 +853,10 @@ static bool is_float_math(ts_intrin op) {
   case TS_INTRIN_SHIFT_LEFT:
   case TS_INTRIN_SHIFT_RIGHT:
   case TS_INTRIN_LIKELY:
-  case TS_INTRIN_CALL_EXTERN: return false;
-  default: return true;
+  case TS_INTRIN_CALL_EXTERN:
+    return false;
+  default:
+    return true;
   }
 }
 
@@ -769,7 +877,8 @@ static tv intrin_call(sb_ctx *c, const py_expr *e, ts_intrin op,
     return typed(make_intrin(c, TS_BOOLT, op, args, 1, e->loc));
   }
   tv v[2];
-  for (int i = 0; i < n; i++) v[i] = tir_expr(c, e->u.call.args[i]);
+  for (int i = 0; i < n; i++)
+    v[i] = tir_expr(c, e->u.call.args[i]);
   if (n == 2) {
     if (v[0].lit && v[1].lit && is_float_math(op)) {
       v[0] = typed(adapt(c, v[0], TS_F32));
@@ -787,17 +896,24 @@ static tv intrin_call(sb_ctx *c, const py_expr *e, ts_intrin op,
 }
 
 static const char *const stmt_only[] = {
-    "alloc_buffer", "sblock_alloc_buffer", "match_buffer", "reads", "writes",
-    "where",        "block_attr",          "sblock_attr",  "func_attr",
-    "init",         "block",               "sblock",       "grid",
-    "serial",       "parallel",            "vectorized",   "unroll",
-    "thread_binding", "evaluate",          "Buffer",       "prim_func",
+    "alloc_buffer", "sblock_alloc_buffer",
+    "match_buffer", "reads",
+    "writes",       "where",
+    "block_attr",   "sblock_attr",
+    "func_attr",    "init",
+    "block",        "sblock",
+    "grid",         "serial",
+    "parallel",     "vectorized",
+    "unroll",       "thread_binding",
+    "evaluate",     "Buffer",
+    "prim_func",
 };
 
 static tv tir_call(sb_ctx *c, const py_expr *e) {
   const py_expr *fn = e->u.call.func;
   const char *name = sb_dotted(c, fn);
-  if (!name) sb_fail_expr(c, fn, TS_ERR_UNSUPPORTED, "unsupported call of '%s'");
+  if (!name)
+    sb_fail_expr(c, fn, TS_ERR_UNSUPPORTED, "unsupported call of '%s'");
   const char *t = sb_after(name, "T.");
   if (!t) {
     if (fn->kind == PY_NAME && !sb_lookup(c, fn->u.name))
@@ -821,7 +937,8 @@ static tv tir_call(sb_ctx *c, const py_expr *e) {
       {"Min", TS_E_MIN},           {"Max", TS_E_MAX},
   };
   for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++) {
-    if (strcmp(t, bins[i].name) != 0) continue;
+    if (strcmp(t, bins[i].name) != 0)
+      continue;
     sb_arity(c, e, name, 2, 2);
     tv a = tir_expr(c, e->u.call.args[0]), b = tir_expr(c, e->u.call.args[1]);
     if (a.lit && b.lit) {
@@ -855,11 +972,14 @@ static tv tir_call(sb_ctx *c, const py_expr *e) {
     ts_dtype to = sb_dtype(c, dte);
     tv v = tir_expr(c, ve);
     ts_expr *x = concrete(c, v);
-    if (ts_dtype_eq(x->dtype, to) && !v.lit) return v;
+    if (ts_dtype_eq(x->dtype, to) && !v.lit)
+      return v;
     return typed(at(c, ts_cast(c->a, to, x), e->loc));
   }
-  if (strcmp(t, "max_value") == 0) return limit_value(c, e, name, true);
-  if (strcmp(t, "min_value") == 0) return limit_value(c, e, name, false);
+  if (strcmp(t, "max_value") == 0)
+    return limit_value(c, e, name, true);
+  if (strcmp(t, "min_value") == 0)
+    return limit_value(c, e, name, false);
   if (strcmp(t, "call_extern") == 0 || strcmp(t, "call_pure_extern") == 0) {
     if (e->u.call.n_args < 2 || e->u.call.n_kwargs)
       sb_arity(c, e, name, 2, -1);
@@ -877,13 +997,15 @@ static tv tir_call(sb_ctx *c, const py_expr *e) {
       args[i] = ae->kind == PY_STR ? str_expr(c, ae->u.str, ae->loc)
                                    : concrete(c, tir_expr(c, ae));
     }
-    return typed(at(c, ts_call(c->a, rt, TS_INTRIN_CALL_EXTERN, args, n), e->loc));
+    return typed(
+        at(c, ts_call(c->a, rt, TS_INTRIN_CALL_EXTERN, args, n), e->loc));
   }
   if (strcmp(t, "Let") == 0) {
     sb_arity(c, e, name, 3, 3);
     const py_expr *ve = e->u.call.args[0];
     if (ve->kind != PY_NAME)
-      sb_fail_expr(c, ve, TS_ERR_SYNTAX, "T.Let expects a variable name, got '%s'");
+      sb_fail_expr(c, ve, TS_ERR_SYNTAX,
+                   "T.Let expects a variable name, got '%s'");
     ts_expr *value = concrete(c, tir_expr(c, e->u.call.args[1]));
     ts_var *v = ts_var_new(c->a, ve->u.name, value->dtype, sb_loc(c, ve->loc));
     int mark = sb_scope_mark(c);
@@ -902,7 +1024,8 @@ static tv tir_call(sb_ctx *c, const py_expr *e) {
   sb_fail(c, fn->loc, TS_ERR_NAME, "unknown TIR function '%s'", name);
 }
 
-/* ---- symbolic variable declarations ------------------------------------------ */
+/* ---- symbolic variable declarations
+ * ------------------------------------------ */
 
 bool sb_symvar_decl(sb_ctx *c, const py_stmt *st, const char **name,
                     ts_dtype *dtype) {
@@ -913,7 +1036,8 @@ bool sb_symvar_decl(sb_ctx *c, const py_stmt *st, const char **name,
   const py_expr *call = st->u.assign.value;
   const char *fn = sb_dotted(c, call->u.call.func);
   const char *t = sb_after(fn, "T.");
-  if (!t) return false;
+  if (!t)
+    return false;
   for (int k = 0; k < call->u.call.n_kwargs; k++) {
     const char *kn = call->u.call.kwargs[k].name;
     if (!kn || (strcmp(kn, "is_size_var") != 0 && strcmp(kn, "dtype") != 0))
@@ -921,11 +1045,13 @@ bool sb_symvar_decl(sb_ctx *c, const py_stmt *st, const char **name,
   }
   if (strcmp(t, "var") == 0 || strcmp(t, "Var") == 0) {
     const py_expr *d = NULL;
-    if (call->u.call.n_args == 1) d = call->u.call.args[0];
+    if (call->u.call.n_args == 1)
+      d = call->u.call.args[0];
     for (int k = 0; k < call->u.call.n_kwargs; k++)
       if (strcmp(call->u.call.kwargs[k].name, "dtype") == 0)
         d = call->u.call.kwargs[k].value;
-    if (!d) return false;
+    if (!d)
+      return false;
     *dtype = sb_dtype(c, d);
   } else {
     if (call->u.call.n_args != 0 || !ts_dtype_parse(t, dtype) ||
@@ -938,7 +1064,8 @@ bool sb_symvar_decl(sb_ctx *c, const py_stmt *st, const char **name,
 
 static bool fsym_declared(sb_ctx *c, const char *name) {
   for (int i = 0; i < c->fsyms.len; i++)
-    if (strcmp(c->fsyms.data[i].name, name) == 0) return true;
+    if (strcmp(c->fsyms.data[i].name, name) == 0)
+      return true;
   return false;
 }
 
@@ -946,7 +1073,8 @@ void sb_prescan_symvars(sb_ctx *c, const py_body *body) {
   for (int i = 0; i < body->n; i++) {
     const char *name;
     ts_dtype t;
-    if (!sb_symvar_decl(c, body->stmts[i], &name, &t)) continue;
+    if (!sb_symvar_decl(c, body->stmts[i], &name, &t))
+      continue;
     if (fsym_declared(c, name))
       sb_fail(c, body->stmts[i]->loc, TS_ERR_NAME,
               "symbolic variable '%s' is declared twice", name);
@@ -954,29 +1082,43 @@ void sb_prescan_symvars(sb_ctx *c, const py_body *body) {
   }
 }
 
-/* ---- buffers -------------------------------------------------------------------- */
+/* ---- buffers
+ * -------------------------------------------------------------------- */
 
 static const char *const buffer_params[] = {
-    "shape",       "dtype", "data",          "strides",     "elem_offset",
-    "scope",       "align", "offset_factor", "buffer_type", "axis_separators",
+    "shape", "dtype", "data",          "strides",     "elem_offset",
+    "scope", "align", "offset_factor", "buffer_type", "axis_separators",
 };
-enum { BP_SHAPE, BP_DTYPE, BP_DATA, BP_STRIDES, BP_ELEM_OFFSET, BP_SCOPE,
-       BP_ALIGN, BP_OFFSET_FACTOR, BP_BUFFER_TYPE, BP_AXIS_SEP, BP_COUNT };
+enum {
+  BP_SHAPE,
+  BP_DTYPE,
+  BP_DATA,
+  BP_STRIDES,
+  BP_ELEM_OFFSET,
+  BP_SCOPE,
+  BP_ALIGN,
+  BP_OFFSET_FACTOR,
+  BP_BUFFER_TYPE,
+  BP_AXIS_SEP,
+  BP_COUNT
+};
 
 static int int_arg(sb_ctx *c, const py_expr *e, const char *what) {
   int64_t v;
   if (!sb_int_literal(e, &v) || v < 0 || v > INT32_MAX)
-    sb_fail_expr(c, e, TS_ERR_VALUE, "expected a non-negative integer, got '%s'");
+    sb_fail_expr(c, e, TS_ERR_VALUE,
+                 "expected a non-negative integer, got '%s'");
   (void)what;
   return (int)v;
 }
 
 static ts_expr *dim(sb_ctx *c, const py_expr *e, bool implicit) {
-  if (implicit) return sb_shape_dim(c, e, TS_I32, TS_I32, true);
+  if (implicit)
+    return sb_shape_dim(c, e, TS_I32, TS_I32, true);
   ts_expr *r = sb_tir_expr(c, e, TS_I32);
   if (!is_intlike(r->dtype))
-    sb_fail(c, e->loc, TS_ERR_TYPE, "a shape dimension must be an integer, got %s",
-            dstr(c, r->dtype));
+    sb_fail(c, e->loc, TS_ERR_TYPE,
+            "a shape dimension must be an integer, got %s", dstr(c, r->dtype));
   return r;
 }
 
@@ -990,14 +1132,16 @@ static ts_buffer *make_buffer(sb_ctx *c, const char *name, py_expr **p,
   if (se->kind == PY_TUPLE || se->kind == PY_LIST) {
     ndim = se->u.seq.n;
     shape = ts_arena_array(c->a, (size_t)(ndim ? ndim : 1), sizeof *shape);
-    for (int i = 0; i < ndim; i++) shape[i] = dim(c, se->u.seq.items[i], implicit);
+    for (int i = 0; i < ndim; i++)
+      shape[i] = dim(c, se->u.seq.items[i], implicit);
   } else {
     ndim = 1;
     shape = ts_arena_array(c->a, 1, sizeof *shape);
     shape[0] = dim(c, se, implicit);
   }
   ts_dtype t = TS_F32;
-  if (p[BP_DTYPE] && p[BP_DTYPE]->kind != PY_NONE) t = sb_dtype(c, p[BP_DTYPE]);
+  if (p[BP_DTYPE] && p[BP_DTYPE]->kind != PY_NONE)
+    t = sb_dtype(c, p[BP_DTYPE]);
   ts_buffer *b = ts_buffer_new(c->a, name, t, ndim, shape);
   b->loc = sb_loc(c, loc);
   if (p[BP_DATA] && p[BP_DATA]->kind != PY_NONE)
@@ -1014,18 +1158,23 @@ static ts_buffer *make_buffer(sb_ctx *c, const char *name, py_expr **p,
                 st->u.seq.n);
       b->strides = ts_arena_array(c->a, (size_t)ndim, sizeof(ts_expr *));
       for (int i = 0; i < ndim; i++)
-        b->strides[i] = sb_shape_dim(c, st->u.seq.items[i], TS_I32, TS_I32, true);
+        b->strides[i] =
+            sb_shape_dim(c, st->u.seq.items[i], TS_I32, TS_I32, true);
     }
   }
   if (p[BP_ELEM_OFFSET] && p[BP_ELEM_OFFSET]->kind != PY_NONE)
     b->elem_offset = sb_shape_dim(c, p[BP_ELEM_OFFSET], TS_I32, TS_I32, true);
   if (p[BP_SCOPE] && p[BP_SCOPE]->kind != PY_NONE) {
     const char *s = sb_str_literal(p[BP_SCOPE]);
-    if (!s) sb_fail_expr(c, p[BP_SCOPE], TS_ERR_VALUE, "scope must be a string, got '%s'");
+    if (!s)
+      sb_fail_expr(c, p[BP_SCOPE], TS_ERR_VALUE,
+                   "scope must be a string, got '%s'");
     b->scope = s;
   }
-  if (!b->scope) b->scope = "global";
-  if (p[BP_ALIGN]) b->align = int_arg(c, p[BP_ALIGN], "align");
+  if (!b->scope)
+    b->scope = "global";
+  if (p[BP_ALIGN])
+    b->align = int_arg(c, p[BP_ALIGN], "align");
   if (p[BP_OFFSET_FACTOR])
     b->offset_factor = int_arg(c, p[BP_OFFSET_FACTOR], "offset_factor");
   return b;
@@ -1045,7 +1194,8 @@ static ts_buffer *buffer_annotation(sb_ctx *c, const char *name,
   }
   if (ann->kind == PY_SUBSCRIPT) {
     const char *fn = sb_dotted(c, ann->u.subscript.value);
-    if (!fn || strcmp(fn, "T.Buffer") != 0) return NULL;
+    if (!fn || strcmp(fn, "T.Buffer") != 0)
+      return NULL;
     py_expr *idx = ann->u.subscript.index;
     if (idx->kind == PY_TUPLE && idx->u.seq.n >= 1 &&
         idx->u.seq.items[idx->u.seq.n - 1]->kind == PY_STR) {
@@ -1078,12 +1228,14 @@ static bool scalar_annotation(sb_ctx *c, const py_expr *ann, ts_dtype *t) {
       *t = sb_dtype(c, e->u.call.args[0]);
       return true;
     }
-    if (e->u.call.n_args != 0) return false;
+    if (e->u.call.n_args != 0)
+      return false;
     e = e->u.call.func;
   }
   const char *fn = sb_dotted(c, e);
   const char *s = sb_after(fn, "T.");
-  if (!s) return false;
+  if (!s)
+    return false;
   if (!ts_dtype_parse(s, t)) {
     if (strcmp(s, "Ptr") == 0 || strcmp(s, "handle") == 0) {
       *t = TS_HANDLET;
@@ -1094,7 +1246,8 @@ static bool scalar_annotation(sb_ctx *c, const py_expr *ann, ts_dtype *t) {
   return true;
 }
 
-/* ---- statements --------------------------------------------------------------- */
+/* ---- statements
+ * --------------------------------------------------------------- */
 
 typedef struct frame {
   bool is_func, is_block;
@@ -1131,8 +1284,8 @@ static ts_region make_region(sb_ctx *c, const py_expr *e) {
     ts_buffer *b = buffer_named(c, e);
     r.buffer = b;
     r.n = b->ndim;
-    r.ranges = ts_arena_array(c->a, (size_t)(b->ndim ? b->ndim : 1),
-                              sizeof(ts_range));
+    r.ranges =
+        ts_arena_array(c->a, (size_t)(b->ndim ? b->ndim : 1), sizeof(ts_range));
     for (int i = 0; i < b->ndim; i++) {
       r.ranges[i].min = ts_int(c->a, b->shape[i]->dtype, 0);
       r.ranges[i].extent = b->shape[i];
@@ -1156,10 +1309,9 @@ static ts_region make_region(sb_ctx *c, const py_expr *e) {
       if (it->u.slice.step)
         sb_fail(c, it->loc, TS_ERR_UNSUPPORTED,
                 "a region slice cannot have a step");
-      tv lo = it->u.slice.lo ? tir_expr(c, it->u.slice.lo)
-                             : int_lit(c, 0, it->loc);
-      tv hi = it->u.slice.hi ? tir_expr(c, it->u.slice.hi)
-                             : typed(b->shape[i]);
+      tv lo =
+          it->u.slice.lo ? tir_expr(c, it->u.slice.lo) : int_lit(c, 0, it->loc);
+      tv hi = it->u.slice.hi ? tir_expr(c, it->u.slice.hi) : typed(b->shape[i]);
       ts_expr *x, *y;
       unify(c, ":", lo, hi, &x, &y, it->loc);
       r.ranges[i].min = x;
@@ -1200,7 +1352,8 @@ static void need_block(sb_ctx *c, frame *fr, const char *what, ts_loc loc) {
 /* Finds the innermost loop over var v. */
 static ts_stmt *loop_of(sb_ctx *c, ts_var *v) {
   for (int i = c->loops.len - 1; i >= 0; i--)
-    if (c->loops.data[i]->u.for_.var == v) return c->loops.data[i];
+    if (c->loops.data[i]->u.for_.var == v)
+      return c->loops.data[i];
   return NULL;
 }
 
@@ -1227,8 +1380,9 @@ static void axis_remap(sb_ctx *c, const py_expr *target, const py_expr *call,
   sb_args(c, call, "T.axis.remap", names, 2, 2, a);
   const char *kinds = sb_str_literal(a[0]);
   if (!kinds)
-    sb_fail_expr(c, a[0], TS_ERR_VALUE,
-                 "T.axis.remap: expected a kinds string like \"SSR\", got '%s'");
+    sb_fail_expr(
+        c, a[0], TS_ERR_VALUE,
+        "T.axis.remap: expected a kinds string like \"SSR\", got '%s'");
   if (a[1]->kind != PY_LIST && a[1]->kind != PY_TUPLE)
     sb_fail_expr(c, a[1], TS_ERR_VALUE,
                  "T.axis.remap: expected a list of loop variables, got '%s'");
@@ -1253,8 +1407,12 @@ static void axis_remap(sb_ctx *c, const py_expr *target, const py_expr *call,
       sb_fail_expr(c, tg[i], TS_ERR_SYNTAX, "cannot assign to '%s'");
     ts_iter_type it;
     switch (kinds[i]) {
-    case 'S': it = TS_ITER_SPATIAL; break;
-    case 'R': it = TS_ITER_REDUCE; break;
+    case 'S':
+      it = TS_ITER_SPATIAL;
+      break;
+    case 'R':
+      it = TS_ITER_REDUCE;
+      break;
     default:
       sb_fail(c, a[0]->loc, TS_ERR_VALUE,
               "T.axis.remap: unknown iteration kind '%c' (expected S or R)",
@@ -1322,7 +1480,8 @@ static ts_stmt *store(sb_ctx *c, const py_expr *target, tv value,
             base->u.name);
   ts_buffer *b = buffer_named(c, base);
   int n;
-  ts_expr **idx = build_indices(c, b, target->u.subscript.index, target->loc, &n);
+  ts_expr **idx =
+      build_indices(c, b, target->u.subscript.index, target->loc, &n);
   ts_expr *v = adapt(c, value, b->dtype);
   if (!ts_dtype_eq(v->dtype, b->dtype))
     sb_fail(c, value_e->loc, TS_ERR_TYPE,
@@ -1344,13 +1503,17 @@ static void loop_bounds(sb_ctx *c, const py_expr *lo_e, const py_expr *hi_e,
   tv hi = tir_expr(c, hi_e);
   tv lo = lo_e ? tir_expr(c, lo_e) : int_lit(c, 0, loc);
   ts_dtype t = TS_I32;
-  if (!hi.lit) t = hi.e->dtype;
-  if (!lo.lit && (hi.lit || lo.e->dtype.bits > t.bits)) t = lo.e->dtype;
-  if (hi.lit && lo.lit && hi.e->dtype.bits == 64) t = TS_I64;
+  if (!hi.lit)
+    t = hi.e->dtype;
+  if (!lo.lit && (hi.lit || lo.e->dtype.bits > t.bits))
+    t = lo.e->dtype;
+  if (hi.lit && lo.lit && hi.e->dtype.bits == 64)
+    t = TS_I64;
   if (!is_intlike(t))
     sb_fail(c, hi_e->loc, TS_ERR_TYPE, "loop bounds must be integers, got %s",
             dstr(c, t));
-  ts_expr *x = cast_to(c, t, adapt(c, lo, t)), *y = cast_to(c, t, adapt(c, hi, t));
+  ts_expr *x = cast_to(c, t, adapt(c, lo, t)),
+          *y = cast_to(c, t, adapt(c, hi, t));
   *vt = t;
   *min = x;
   *ext = diff(c, y, x, loc);
@@ -1360,7 +1523,8 @@ static ts_stmt *new_loop(sb_ctx *c, const py_expr *target, ts_dtype t,
                          ts_expr *min, ts_expr *ext, ts_for_kind kind,
                          const char *tag, ts_attrs *ann, ts_loc loc) {
   if (target->kind != PY_NAME)
-    sb_fail_expr(c, target, TS_ERR_SYNTAX, "expected a loop variable name, got '%s'");
+    sb_fail_expr(c, target, TS_ERR_SYNTAX,
+                 "expected a loop variable name, got '%s'");
   ts_stmt *s = ts_stmt_new(c->a, TS_S_FOR, sb_loc(c, loc));
   s->u.for_.var = ts_var_new(c->a, target->u.name, t, sb_loc(c, target->loc));
   s->u.for_.min = min;
@@ -1378,7 +1542,8 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
                  "unsupported loop iterator '%s' (expected range, T.grid, "
                  "T.serial, ...)");
   const char *fn = sb_dotted(c, it->u.call.func);
-  if (!fn) sb_fail_expr(c, it, TS_ERR_UNSUPPORTED, "unsupported loop iterator '%s'");
+  if (!fn)
+    sb_fail_expr(c, it, TS_ERR_UNSUPPORTED, "unsupported loop iterator '%s'");
   SB_VEC(ts_stmt *) loops = {0};
   if (strcmp(fn, "T.grid") == 0) {
     if (it->u.call.n_kwargs)
@@ -1389,7 +1554,9 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
     int nt;
     index_items(target, &tg, &nt, &one);
     int n = it->u.call.n_args;
-    if (n == 0) sb_fail(c, it->loc, TS_ERR_VALUE, "T.grid expects at least 1 argument, got 0");
+    if (n == 0)
+      sb_fail(c, it->loc, TS_ERR_VALUE,
+              "T.grid expects at least 1 argument, got 0");
     if (nt != n)
       sb_fail(c, target->loc, TS_ERR_VALUE,
               "T.grid has %d extent%s but %d loop variable%s given", n,
@@ -1397,9 +1564,11 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
     for (int i = 0; i < n; i++) {
       ts_dtype t;
       ts_expr *mn, *ex;
-      loop_bounds(c, NULL, it->u.call.args[i], it->u.call.args[i]->loc, &t, &mn, &ex);
-      sb_push(c, &loops, new_loop(c, tg[i], t, mn, ex, TS_FOR_SERIAL, NULL, NULL,
-                                  i == 0 ? st->loc : tg[i]->loc));
+      loop_bounds(c, NULL, it->u.call.args[i], it->u.call.args[i]->loc, &t, &mn,
+                  &ex);
+      sb_push(c, &loops,
+              new_loop(c, tg[i], t, mn, ex, TS_FOR_SERIAL, NULL, NULL,
+                       i == 0 ? st->loc : tg[i]->loc));
     }
   } else {
     ts_for_kind kind = TS_FOR_SERIAL;
@@ -1412,7 +1581,8 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
       sb_args(c, it, "range", names, 3, 1, a);
       int64_t step;
       if (a[2] && !(sb_int_literal(a[2], &step) && step == 1))
-        sb_fail(c, a[2]->loc, TS_ERR_UNSUPPORTED, "range with a step other than 1 is not supported");
+        sb_fail(c, a[2]->loc, TS_ERR_UNSUPPORTED,
+                "range with a step other than 1 is not supported");
       if (a[1]) {
         lo = a[0];
         hi = a[1];
@@ -1439,7 +1609,9 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
         py_keyword *kw = &it->u.call.kwargs[k];
         if (kw->name && strcmp(kw->name, "thread") == 0) {
           tag = sb_str_literal(kw->value);
-          if (!tag) sb_fail_expr(c, kw->value, TS_ERR_VALUE, "thread must be a string, got '%s'");
+          if (!tag)
+            sb_fail_expr(c, kw->value, TS_ERR_VALUE,
+                         "thread must be a string, got '%s'");
         } else if (kw->name && strcmp(kw->name, "annotations") == 0) {
           ann = sb_attr_dict(c, kw->value, NULL);
         } else if (kw->name && strcmp(kw->name, "start") == 0 && np == 0) {
@@ -1473,13 +1645,15 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
                    {"T.unroll", TS_FOR_UNROLLED}};
       int found = -1;
       for (int i = 0; i < 4; i++)
-        if (strcmp(fn, kinds[i].name) == 0) found = i;
+        if (strcmp(fn, kinds[i].name) == 0)
+          found = i;
       if (found < 0) {
         if (sb_after(fn, "T."))
           sb_fail(c, it->loc, TS_ERR_NAME, "unknown TIR loop kind '%s'", fn);
         if (it->u.call.func->kind == PY_NAME && !sb_lookup(c, fn))
           sb_fail(c, it->loc, TS_ERR_NAME, "name '%s' is not defined", fn);
-        sb_fail_expr(c, it, TS_ERR_UNSUPPORTED, "unsupported loop iterator '%s'");
+        sb_fail_expr(c, it, TS_ERR_UNSUPPORTED,
+                     "unsupported loop iterator '%s'");
       }
       kind = kinds[found].kind;
       static const char *const names[] = {"start", "stop", "annotations"};
@@ -1491,7 +1665,8 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
       } else {
         hi = a[0];
       }
-      if (a[2] && a[2]->kind != PY_NONE) ann = sb_attr_dict(c, a[2], NULL);
+      if (a[2] && a[2]->kind != PY_NONE)
+        ann = sb_attr_dict(c, a[2], NULL);
     }
     ts_dtype t;
     ts_expr *mn, *ex;
@@ -1516,7 +1691,8 @@ static ts_stmt *for_stmt(sb_ctx *c, const py_stmt *st) {
 }
 
 static void record_pending(sb_ctx *c, ts_block *b, frame *fr) {
-  if (fr->has_reads && fr->has_writes) return;
+  if (fr->has_reads && fr->has_writes)
+    return;
   sb_pending_regions p = {0};
   p.block = b;
   p.keep_reads = fr->has_reads;
@@ -1528,8 +1704,7 @@ static void record_pending(sb_ctx *c, ts_block *b, frame *fr) {
   sb_push(c, &c->infer_blocks, p);
 }
 
-static ts_block *finish_block(sb_ctx *c, frame *fr, ts_stmt *body,
-                              ts_loc loc) {
+static ts_block *finish_block(sb_ctx *c, frame *fr, ts_stmt *body, ts_loc loc) {
   ts_block *b = ts_arena_alloc(c->a, sizeof *b);
   b->name = fr->block_name;
   b->iter_vars = sb_finish(c, &fr->iters);
@@ -1574,7 +1749,9 @@ static ts_stmt *with_stmt(sb_ctx *c, const py_stmt *st, frame *fr) {
     const char *name = "";
     if (a[0]) {
       name = sb_str_literal(a[0]);
-      if (!name) sb_fail_expr(c, a[0], TS_ERR_VALUE, "block name must be a string, got '%s'");
+      if (!name)
+        sb_fail_expr(c, a[0], TS_ERR_VALUE,
+                     "block name must be a string, got '%s'");
     }
     frame bf = {0};
     bf.is_block = true;
@@ -1589,7 +1766,8 @@ static ts_stmt *with_stmt(sb_ctx *c, const py_stmt *st, frame *fr) {
   if (fn && strcmp(fn, "T.init") == 0) {
     sb_arity(c, ctx, fn, 0, 0);
     need_block(c, fr, "T.init()", ctx->loc);
-    if (fr->init) sb_fail(c, st->loc, TS_ERR_SYNTAX, "a block has only one T.init()");
+    if (fr->init)
+      sb_fail(c, st->loc, TS_ERR_SYNTAX, "a block has only one T.init()");
     fr->init = body_or_eval(c, &st->u.with.body, NULL, st->loc);
     return NULL;
   }
@@ -1617,9 +1795,9 @@ static void alloc_stmt(sb_ctx *c, const char *name, const py_expr *call,
 static void match_buffer_stmt(sb_ctx *c, const char *name, const py_expr *call,
                               frame *fr, ts_loc loc) {
   static const char *const names[] = {
-      "param",       "shape", "dtype",         "data",        "strides",
-      "elem_offset", "scope", "align",         "offset_factor",
-      "buffer_type", "axis_separators"};
+      "param",         "shape",       "dtype",          "data",
+      "strides",       "elem_offset", "scope",          "align",
+      "offset_factor", "buffer_type", "axis_separators"};
   py_expr *a[11];
   sb_args(c, call, "T.match_buffer", names, 11, 2, a);
   py_expr **p = a + 1;
@@ -1632,7 +1810,8 @@ static void match_buffer_stmt(sb_ctx *c, const char *name, const py_expr *call,
     int idx = -1;
     if (s && s->kind == SK_VAR)
       for (int i = 0; i < pf->n_params; i++)
-        if (pf->params[i].var == s->p) idx = i;
+        if (pf->params[i].var == s->p)
+          idx = i;
     if (idx < 0)
       sb_fail_expr(c, pe, TS_ERR_VALUE,
                    "T.match_buffer: '%s' is not a T.handle parameter of the "
@@ -1671,8 +1850,8 @@ static ts_stmt *let_stmt(sb_ctx *c, const char *name, ts_expr *value,
 }
 
 static const char *axis_kinds[][2] = {
-    {"T.axis.spatial", "S"}, {"T.axis.S", "S"},      {"T.axis.reduce", "R"},
-    {"T.axis.R", "R"},       {"T.axis.scan", "C"},   {"T.axis.opaque", "O"},
+    {"T.axis.spatial", "S"}, {"T.axis.S", "S"},    {"T.axis.reduce", "R"},
+    {"T.axis.R", "R"},       {"T.axis.scan", "C"}, {"T.axis.opaque", "O"},
 };
 
 /* One statement; *rest_done is set when it consumed the rest of the body. */
@@ -1680,14 +1859,17 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
                          bool *rest_done) {
   const py_stmt *st = b->stmts[i];
   switch (st->kind) {
-  case PY_S_PASS: return NULL;
+  case PY_S_PASS:
+    return NULL;
   case PY_S_EXPR: {
     const py_expr *e = st->u.expr.value;
-    if (e->kind == PY_STR) return NULL;
+    if (e->kind == PY_STR)
+      return NULL;
     const char *fn = e->kind == PY_CALL ? sb_dotted(c, e->u.call.func) : NULL;
     if (fn && strcmp(fn, "T.func_attr") == 0) {
       if (!fr || !fr->is_func)
-        sb_fail(c, e->loc, TS_ERR_SYNTAX, "T.func_attr is only allowed at the function level");
+        sb_fail(c, e->loc, TS_ERR_SYNTAX,
+                "T.func_attr is only allowed at the function level");
       sb_arity(c, e, fn, 1, 1);
       fr->func->attrs = sb_attr_dict(c, e->u.call.args[0], fr->func->attrs);
       return NULL;
@@ -1710,7 +1892,8 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
       fr->where = bool_value(c, e->u.call.args[0]).e;
       return NULL;
     }
-    if (fn && (strcmp(fn, "T.block_attr") == 0 || strcmp(fn, "T.sblock_attr") == 0)) {
+    if (fn &&
+        (strcmp(fn, "T.block_attr") == 0 || strcmp(fn, "T.sblock_attr") == 0)) {
       need_block(c, fr, fn, e->loc);
       sb_arity(c, e, fn, 1, 1);
       fr->annotations = sb_attr_dict(c, e->u.call.args[0], fr->annotations);
@@ -1729,11 +1912,13 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
   }
   case PY_S_ASSIGN: {
     if (st->u.assign.n_targets != 1)
-      sb_fail(c, st->loc, TS_ERR_UNSUPPORTED, "chained assignment is not supported");
+      sb_fail(c, st->loc, TS_ERR_UNSUPPORTED,
+              "chained assignment is not supported");
     const py_expr *tg = st->u.assign.targets[0], *val = st->u.assign.value;
     if (tg->kind == PY_SUBSCRIPT)
       return store(c, tg, tir_expr(c, val), val, st->loc);
-    const char *fn = val->kind == PY_CALL ? sb_dotted(c, val->u.call.func) : NULL;
+    const char *fn =
+        val->kind == PY_CALL ? sb_dotted(c, val->u.call.func) : NULL;
     if (tg->kind == PY_TUPLE) {
       if (fn && strcmp(fn, "T.axis.remap") == 0) {
         axis_remap(c, tg, val, fr);
@@ -1751,7 +1936,8 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
         return NULL;
       }
       for (size_t k = 0; k < sizeof axis_kinds / sizeof axis_kinds[0]; k++) {
-        if (strcmp(fn, axis_kinds[k][0]) != 0) continue;
+        if (strcmp(fn, axis_kinds[k][0]) != 0)
+          continue;
         char kc = axis_kinds[k][1][0];
         ts_iter_type it = kc == 'S'   ? TS_ITER_SPATIAL
                           : kc == 'R' ? TS_ITER_REDUCE
@@ -1792,11 +1978,12 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
       sb_fail_expr(c, tg, TS_ERR_SYNTAX, "cannot annotate '%s'");
     ts_dtype t;
     if (!scalar_annotation(c, st->u.annassign.annotation, &t))
-      sb_fail_expr(c, st->u.annassign.annotation, TS_ERR_UNSUPPORTED,
-                   "unsupported annotation '%s' (expected a dtype like T.int32)");
+      sb_fail_expr(
+          c, st->u.annassign.annotation, TS_ERR_UNSUPPORTED,
+          "unsupported annotation '%s' (expected a dtype like T.int32)");
     if (!st->u.annassign.value)
-      sb_fail(c, st->loc, TS_ERR_SYNTAX, "annotated variable '%s' needs a value",
-              tg->u.name);
+      sb_fail(c, st->loc, TS_ERR_SYNTAX,
+              "annotated variable '%s' needs a value", tg->u.name);
     tv v = tir_expr(c, st->u.annassign.value);
     ts_expr *x = adapt(c, v, t);
     if (!ts_dtype_eq(x->dtype, t))
@@ -1816,8 +2003,10 @@ static ts_stmt *tir_stmt(sb_ctx *c, const py_body *b, int i, frame *fr,
                        tir_expr(c, st->u.augassign.value), st->loc);
     return store(c, tg, v, st->u.augassign.value, st->loc);
   }
-  case PY_S_FOR: return for_stmt(c, st);
-  case PY_S_WITH: return with_stmt(c, st, fr);
+  case PY_S_FOR:
+    return for_stmt(c, st);
+  case PY_S_WITH:
+    return with_stmt(c, st, fr);
   case PY_S_IF: {
     ts_stmt *s = ts_stmt_new(c->a, TS_S_IF, sb_loc(c, st->loc));
     s->u.if_.cond = bool_value(c, st->u.if_.cond).e;
@@ -1873,35 +2062,48 @@ static ts_stmt *tir_stmts(sb_ctx *c, const py_body *b, int start, frame *fr) {
   for (int i = start; i < b->n; i++) {
     bool rest_done = false;
     ts_stmt *s = tir_stmt(c, b, i, fr, &rest_done);
-    if (s) sb_push(c, &out, s);
-    if (rest_done) break;
+    if (s)
+      sb_push(c, &out, s);
+    if (rest_done)
+      break;
   }
   sb_scope_pop(c, mark);
-  if (out.len == 0) return NULL;
-  if (out.len == 1) return out.data[0];
+  if (out.len == 0)
+    return NULL;
+  if (out.len == 1)
+    return out.data[0];
   ts_stmt **arr = sb_finish(c, &out);
   return ts_seq(c->a, arr, out.len);
 }
 
 static bool contains_block(const ts_stmt *s) {
-  if (!s) return false;
+  if (!s)
+    return false;
   switch (s->kind) {
   case TS_S_SEQ:
     for (int i = 0; i < s->u.seq.n; i++)
-      if (contains_block(s->u.seq.stmts[i])) return true;
+      if (contains_block(s->u.seq.stmts[i]))
+        return true;
     return false;
-  case TS_S_FOR: return contains_block(s->u.for_.body);
-  case TS_S_BLOCK_REALIZE: return true;
+  case TS_S_FOR:
+    return contains_block(s->u.for_.body);
+  case TS_S_BLOCK_REALIZE:
+    return true;
   case TS_S_IF:
     return contains_block(s->u.if_.then_s) || contains_block(s->u.if_.else_s);
-  case TS_S_LET: return contains_block(s->u.let.body);
-  case TS_S_ALLOCATE: return contains_block(s->u.alloc.body);
-  case TS_S_ASSERT: return contains_block(s->u.assert_.body);
-  default: return false;
+  case TS_S_LET:
+    return contains_block(s->u.let.body);
+  case TS_S_ALLOCATE:
+    return contains_block(s->u.alloc.body);
+  case TS_S_ASSERT:
+    return contains_block(s->u.assert_.body);
+  default:
+    return false;
   }
 }
 
-/* ---- the function ---------------------------------------------------------------- */
+/* ---- the function
+ * ---------------------------------------------------------------- */
 
 void sb_build_primfunc(sb_ctx *c, sb_func *f) {
   const py_stmt *d = f->def;
@@ -1927,7 +2129,10 @@ void sb_build_primfunc(sb_ctx *c, sb_func *f) {
       if (strcmp(params.data[j].var->name, p->name) == 0)
         sb_fail(c, p->loc, TS_ERR_NAME, "duplicate parameter '%s'", p->name);
     ts_param tp = {0};
+    c->param_def = d;
+    c->param_index = i;
     ts_buffer *buf = buffer_annotation(c, p->name, p->annotation, p->loc);
+    c->param_def = NULL;
     if (buf) {
       tp.var = ts_var_new(c->a, p->name, TS_HANDLET, sb_loc(c, p->loc));
       tp.buffer = buf;
@@ -1953,10 +2158,10 @@ void sb_build_primfunc(sb_ctx *c, sb_func *f) {
   fr.is_func = true;
   fr.func = pf;
   ts_stmt *body = tir_stmts(c, &d->u.def.body, 0, &fr);
-  bool explicit_root =
-      body && body->kind == TS_S_BLOCK_REALIZE &&
-      body->u.realize.block->n_iter_vars == 0 &&
-      strcmp(body->u.realize.block->name, "root") == 0 && fr.allocs.len == 0;
+  bool explicit_root = body && body->kind == TS_S_BLOCK_REALIZE &&
+                       body->u.realize.block->n_iter_vars == 0 &&
+                       strcmp(body->u.realize.block->name, "root") == 0 &&
+                       fr.allocs.len == 0;
   if (explicit_root) {
     /* an explicit root block: like the implicit one, no regions */
     ts_block *rb = body->u.realize.block;
@@ -1968,7 +2173,8 @@ void sb_build_primfunc(sb_ctx *c, sb_func *f) {
   } else if (fr.allocs.len || contains_block(body)) {
     frame rf = {0};
     rf.block_name = "root";
-    ts_block *rb = finish_block(c, &rf, body ? body : evaluate0(c, d->loc), d->loc);
+    ts_block *rb =
+        finish_block(c, &rf, body ? body : evaluate0(c, d->loc), d->loc);
     rb->alloc_buffers = sb_finish(c, &fr.allocs);
     rb->n_alloc_buffers = fr.allocs.len;
     body = realize(c, rb, &rf, d->loc);

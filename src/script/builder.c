@@ -22,15 +22,15 @@
 #include "script/builder.h"
 #include "tessera/script.h"
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------
+ */
 
 ts_loc sb_loc(sb_ctx *c, ts_loc loc) {
   loc.file = c->file;
   return loc;
 }
 
-void sb_fail(sb_ctx *c, ts_loc loc, ts_status_code code, const char *fmt,
-             ...) {
+void sb_fail(sb_ctx *c, ts_loc loc, ts_status_code code, const char *fmt, ...) {
   char *msg;
   va_list ap;
   va_start(ap, fmt);
@@ -54,11 +54,13 @@ void sb_fail(sb_ctx *c, ts_loc loc, ts_status_code code, const char *fmt,
 
 /* The text of line `line` (1-based) of the source, or NULL. */
 static const char *line_text(const char *src, int line) {
-  if (!src || line <= 0) return NULL;
+  if (!src || line <= 0)
+    return NULL;
   const char *p = src;
   for (int l = 1; l < line; l++) {
     p = strchr(p, '\n');
-    if (!p) return NULL;
+    if (!p)
+      return NULL;
     p++;
   }
   return p;
@@ -68,7 +70,8 @@ void sb_raise(sb_ctx *c, ts_status *st) {
   ts_loc loc = ts_status_loc(st);
   if (loc.line > 0 && loc.file && c->file && strcmp(loc.file, c->file) == 0) {
     const char *lt = line_text(c->src, loc.line);
-    if (lt) ts_status_set_source_line(st, lt);
+    if (lt)
+      ts_status_set_source_line(st, lt);
   }
   c->err = st;
   longjmp(c->jb, 1);
@@ -86,12 +89,14 @@ void sb_fail_expr(sb_ctx *c, const py_expr *e, ts_status_code code,
 void sb_vec_grow(sb_ctx *c, void **data, int *cap, size_t elem, int len) {
   int nc = *cap ? *cap * 2 : 8;
   void *nd = ts_arena_array(c->scratch, (size_t)nc, elem);
-  if (len) memcpy(nd, *data, (size_t)len * elem);
+  if (len)
+    memcpy(nd, *data, (size_t)len * elem);
   *data = nd;
   *cap = nc;
 }
 
-/* ---- names ------------------------------------------------------------------ */
+/* ---- names ------------------------------------------------------------------
+ */
 
 void sb_bind(sb_ctx *c, const char *name, sb_sym_kind kind, void *p) {
   if (c->n_syms == c->cap_syms) {
@@ -107,11 +112,14 @@ void sb_bind_fsym(sb_ctx *c, ts_var *v) {
 
 sb_sym *sb_lookup(sb_ctx *c, const char *name) {
   for (int i = c->n_syms - 1; i >= c->fn_base; i--)
-    if (strcmp(c->syms[i].name, name) == 0) return &c->syms[i];
+    if (strcmp(c->syms[i].name, name) == 0)
+      return &c->syms[i];
   for (int i = c->fsyms.len - 1; i >= 0; i--)
-    if (strcmp(c->fsyms.data[i].name, name) == 0) return &c->fsyms.data[i];
+    if (strcmp(c->fsyms.data[i].name, name) == 0)
+      return &c->fsyms.data[i];
   for (int i = c->n_globals - 1; i >= 0; i--)
-    if (strcmp(c->syms[i].name, name) == 0) return &c->syms[i];
+    if (strcmp(c->syms[i].name, name) == 0)
+      return &c->syms[i];
   return NULL;
 }
 
@@ -119,11 +127,13 @@ const char *sb_dotted(sb_ctx *c, const py_expr *e) {
   const char *parts[16];
   int n = 0;
   while (e->kind == PY_ATTR) {
-    if (n == 15) return NULL;
+    if (n == 15)
+      return NULL;
     parts[n++] = e->u.attr.name;
     e = e->u.attr.value;
   }
-  if (e->kind != PY_NAME) return NULL;
+  if (e->kind != PY_NAME)
+    return NULL;
   parts[n++] = e->u.name;
   const char *root = e->u.name;
   if (strcmp(root, "T") != 0 && strcmp(root, "R") != 0 &&
@@ -132,17 +142,23 @@ const char *sb_dotted(sb_ctx *c, const py_expr *e) {
   ts_strbuf b = {0};
   for (int i = n - 1; i >= 0; i--) {
     ts_strbuf_append(&b, parts[i]);
-    if (i) ts_strbuf_append(&b, ".");
+    if (i)
+      ts_strbuf_append(&b, ".");
   }
   const char *s = b.data;
   static const struct {
     const char *from, *to;
   } maps[] = {
-      {"tvm.script.tir.", "T."},  {"tvm.script.tirx.", "T."},
-      {"tvm.script.relax.", "R."}, {"tvm.script.ir.", "I."},
-      {"tvm.tir.", "T."},          {"tvm.relax.", "R."},
-      {"tir.", "T."},              {"tirx.", "T."},
-      {"relax.", "R."},            {"ir.", "I."},
+      {"tvm.script.tir.", "T."},
+      {"tvm.script.tirx.", "T."},
+      {"tvm.script.relax.", "R."},
+      {"tvm.script.ir.", "I."},
+      {"tvm.tir.", "T."},
+      {"tvm.relax.", "R."},
+      {"tir.", "T."},
+      {"tirx.", "T."},
+      {"relax.", "R."},
+      {"ir.", "I."},
   };
   const char *out = NULL;
   for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -152,12 +168,14 @@ const char *sb_dotted(sb_ctx *c, const py_expr *e) {
       break;
     }
   }
-  if (!out) out = ts_arena_strdup(c->scratch, s);
+  if (!out)
+    out = ts_arena_strdup(c->scratch, s);
   ts_strbuf_free(&b);
   return out;
 }
 
-/* ---- call arguments ---------------------------------------------------------- */
+/* ---- call arguments
+ * ---------------------------------------------------------- */
 
 static TS_NORETURN void arity_error(sb_ctx *c, const py_expr *call,
                                     const char *fname, int min, int max,
@@ -169,8 +187,9 @@ static TS_NORETURN void arity_error(sb_ctx *c, const py_expr *call,
     sb_fail(c, call->loc, TS_ERR_VALUE,
             "%s expects at least %d argument%s, got %d", fname, min,
             min == 1 ? "" : "s", got);
-  sb_fail(c, call->loc, TS_ERR_VALUE, "%s expects at most %d argument%s, got %d",
-          fname, max, max == 1 ? "" : "s", got);
+  sb_fail(c, call->loc, TS_ERR_VALUE,
+          "%s expects at most %d argument%s, got %d", fname, max,
+          max == 1 ? "" : "s", got);
 }
 
 void sb_args(sb_ctx *c, const py_expr *call, const char *fname,
@@ -178,13 +197,15 @@ void sb_args(sb_ctx *c, const py_expr *call, const char *fname,
              py_expr **out) {
   TS_ASSERT(call->kind == PY_CALL);
   int np = call->u.call.n_args, nk = call->u.call.n_kwargs;
-  for (int i = 0; i < n_names; i++) out[i] = NULL;
+  for (int i = 0; i < n_names; i++)
+    out[i] = NULL;
   for (int i = 0; i < np; i++) {
     py_expr *arg = call->u.call.args[i];
     if (arg->kind == PY_STARRED)
       sb_fail(c, arg->loc, TS_ERR_UNSUPPORTED,
               "*args are not supported in a call to %s", fname);
-    if (i >= n_names) arity_error(c, call, fname, n_required, n_names, np + nk);
+    if (i >= n_names)
+      arity_error(c, call, fname, n_required, n_names, np + nk);
     out[i] = arg;
   }
   for (int k = 0; k < nk; k++) {
@@ -194,7 +215,8 @@ void sb_args(sb_ctx *c, const py_expr *call, const char *fname,
               "**kwargs are not supported in a call to %s", fname);
     int idx = -1;
     for (int i = 0; i < n_names; i++)
-      if (strcmp(names[i], kw->name) == 0) idx = i;
+      if (strcmp(names[i], kw->name) == 0)
+        idx = i;
     if (idx < 0)
       sb_fail(c, kw->loc, TS_ERR_VALUE,
               "%s got an unexpected keyword argument '%s'", fname, kw->name);
@@ -204,7 +226,8 @@ void sb_args(sb_ctx *c, const py_expr *call, const char *fname,
     out[idx] = kw->value;
   }
   for (int i = 0; i < n_required; i++) {
-    if (out[i]) continue;
+    if (out[i])
+      continue;
     if (np + nk < n_required)
       arity_error(c, call, fname, n_required, n_names, np + nk);
     sb_fail(c, call->loc, TS_ERR_VALUE, "%s is missing argument '%s'", fname,
@@ -230,7 +253,8 @@ void sb_arity(sb_ctx *c, const py_expr *call, const char *fname, int min,
     arity_error(c, call, fname, min, max < 0 ? 1 << 30 : max, n);
 }
 
-/* ---- values ----------------------------------------------------------------- */
+/* ---- values -----------------------------------------------------------------
+ */
 
 bool sb_int_literal(const py_expr *e, int64_t *out) {
   if (e->kind == PY_INT) {
@@ -255,7 +279,8 @@ ts_dtype sb_dtype(sb_ctx *c, const py_expr *e) {
   if (!s && (e->kind == PY_ATTR || e->kind == PY_NAME)) {
     const char *d = sb_dotted(c, e);
     s = sb_after(d, "T.");
-    if (!s) s = sb_after(d, "R.");
+    if (!s)
+      s = sb_after(d, "R.");
   }
   if (!s && e->kind == PY_CALL) {
     /* R.dtype("float32") */
@@ -263,7 +288,8 @@ ts_dtype sb_dtype(sb_ctx *c, const py_expr *e) {
     if (d && strcmp(d, "R.dtype") == 0 && e->u.call.n_args == 1)
       return sb_dtype(c, e->u.call.args[0]);
   }
-  if (!s) sb_fail_expr(c, e, TS_ERR_TYPE, "expected a dtype string, got '%s'");
+  if (!s)
+    sb_fail_expr(c, e, TS_ERR_TYPE, "expected a dtype string, got '%s'");
   if (!ts_dtype_parse(s, &t))
     sb_fail(c, e->loc, TS_ERR_TYPE, "unknown dtype '%s'", s);
   return t;
@@ -273,11 +299,16 @@ ts_attr_value *sb_attr_value(sb_ctx *c, const py_expr *e) {
   ts_attr_value *v = ts_arena_alloc(c->a, sizeof *v);
   int64_t iv;
   switch (e->kind) {
-  case PY_NONE: v->kind = TS_ATTR_NONE; return v;
+  case PY_NONE:
+    v->kind = TS_ATTR_NONE;
+    return v;
   case PY_TRUE:
-  case PY_FALSE: return ts_attr_bool(c->a, e->kind == PY_TRUE);
-  case PY_FLOAT: return ts_attr_float(c->a, e->u.float_value);
-  case PY_STR: return ts_attr_str(c->a, e->u.str);
+  case PY_FALSE:
+    return ts_attr_bool(c->a, e->kind == PY_TRUE);
+  case PY_FLOAT:
+    return ts_attr_float(c->a, e->u.float_value);
+  case PY_STR:
+    return ts_attr_str(c->a, e->u.str);
   case PY_LIST:
   case PY_TUPLE: {
     v->kind = TS_ATTR_LIST;
@@ -292,9 +323,11 @@ ts_attr_value *sb_attr_value(sb_ctx *c, const py_expr *e) {
     v->kind = TS_ATTR_DICT;
     v->u.dict = sb_attr_dict(c, e, NULL);
     return v;
-  default: break;
+  default:
+    break;
   }
-  if (sb_int_literal(e, &iv)) return ts_attr_int(c->a, iv);
+  if (sb_int_literal(e, &iv))
+    return ts_attr_int(c->a, iv);
   if (e->kind == PY_UNARYOP && e->u.unary.op == PY_OP_NEG &&
       e->u.unary.operand->kind == PY_FLOAT)
     return ts_attr_float(c->a, -e->u.unary.operand->u.float_value);
@@ -313,13 +346,15 @@ ts_attrs *sb_attr_dict(sb_ctx *c, const py_expr *e, ts_attrs *into) {
       sb_fail(c, e->loc, TS_ERR_UNSUPPORTED,
               "'**' is not supported in an attribute dict");
     if (k->kind != PY_STR)
-      sb_fail_expr(c, k, TS_ERR_VALUE, "attribute keys must be strings, got '%s'");
+      sb_fail_expr(c, k, TS_ERR_VALUE,
+                   "attribute keys must be strings, got '%s'");
     ts_attrs_set(c->a, d, k->u.str, sb_attr_value(c, e->u.dict.values[i]));
   }
   return d;
 }
 
-/* ---- struct info text for messages ---------------------------------------- */
+/* ---- struct info text for messages ----------------------------------------
+ */
 
 static void dim_str(ts_strbuf *b, const ts_expr *e) {
   if (!e) {
@@ -327,8 +362,12 @@ static void dim_str(ts_strbuf *b, const ts_expr *e) {
     return;
   }
   switch (e->kind) {
-  case TS_E_INT: ts_strbuf_printf(b, "%lld", (long long)e->u.int_value); break;
-  case TS_E_VAR: ts_strbuf_append(b, e->u.var->name); break;
+  case TS_E_INT:
+    ts_strbuf_printf(b, "%lld", (long long)e->u.int_value);
+    break;
+  case TS_E_VAR:
+    ts_strbuf_append(b, e->u.var->name);
+    break;
   case TS_E_ADD:
   case TS_E_SUB:
   case TS_E_MUL:
@@ -345,7 +384,8 @@ static void dim_str(ts_strbuf *b, const ts_expr *e) {
     ts_strbuf_append(b, ")");
     break;
   }
-  default: ts_strbuf_append(b, "?");
+  default:
+    ts_strbuf_append(b, "?");
   }
 }
 
@@ -356,8 +396,12 @@ static void sinfo_str(ts_strbuf *b, const ts_sinfo *s) {
     return;
   }
   switch (s->kind) {
-  case TS_SI_OBJECT: ts_strbuf_append(b, "R.Object"); break;
-  case TS_SI_FUNC: ts_strbuf_append(b, "R.Callable"); break;
+  case TS_SI_OBJECT:
+    ts_strbuf_append(b, "R.Object");
+    break;
+  case TS_SI_FUNC:
+    ts_strbuf_append(b, "R.Callable");
+    break;
   case TS_SI_PRIM:
     ts_strbuf_printf(b, "R.Prim(\"%s\")", ts_dtype_str(s->u.prim.dtype, buf));
     break;
@@ -365,7 +409,8 @@ static void sinfo_str(ts_strbuf *b, const ts_sinfo *s) {
     if (s->u.shape.values) {
       ts_strbuf_append(b, "R.Shape([");
       for (int i = 0; i < s->u.shape.ndim; i++) {
-        if (i) ts_strbuf_append(b, ", ");
+        if (i)
+          ts_strbuf_append(b, ", ");
         dim_str(b, s->u.shape.values[i]);
       }
       ts_strbuf_append(b, "])");
@@ -379,7 +424,8 @@ static void sinfo_str(ts_strbuf *b, const ts_sinfo *s) {
     if (s->u.tensor.shape) {
       ts_strbuf_append(b, "(");
       for (int i = 0; i < s->u.tensor.ndim; i++) {
-        if (i) ts_strbuf_append(b, ", ");
+        if (i)
+          ts_strbuf_append(b, ", ");
         dim_str(b, s->u.tensor.shape[i]);
       }
       ts_strbuf_append(b, s->u.tensor.ndim == 1 ? ",)" : ")");
@@ -398,7 +444,8 @@ static void sinfo_str(ts_strbuf *b, const ts_sinfo *s) {
   case TS_SI_TUPLE:
     ts_strbuf_append(b, "R.Tuple(");
     for (int i = 0; i < s->u.tuple.n; i++) {
-      if (i) ts_strbuf_append(b, ", ");
+      if (i)
+        ts_strbuf_append(b, ", ");
       sinfo_str(b, s->u.tuple.fields[i]);
     }
     ts_strbuf_append(b, ")");
@@ -414,10 +461,12 @@ const char *sb_sinfo_str(sb_ctx *c, const ts_sinfo *s) {
   return r;
 }
 
-/* ---- decorators ---------------------------------------------------------------- */
+/* ---- decorators
+ * ---------------------------------------------------------------- */
 
 static const char *decorator_name(sb_ctx *c, const py_expr *d) {
-  if (d->kind == PY_CALL) d = d->u.call.func;
+  if (d->kind == PY_CALL)
+    d = d->u.call.func;
   return sb_dotted(c, d);
 }
 
@@ -431,10 +480,12 @@ static bool is_module_decorator(const char *n) {
 static int def_kind(sb_ctx *c, const py_stmt *def) {
   for (int i = 0; i < def->u.def.n_decorators; i++) {
     const char *n = decorator_name(c, def->u.def.decorators[i]);
-    if (!n) continue;
+    if (!n)
+      continue;
     if (strcmp(n, "T.prim_func") == 0 || strcmp(n, "prim_func") == 0)
       return TS_FUNC_PRIM;
-    if (strcmp(n, "R.function") == 0) return TS_FUNC_GRAPH;
+    if (strcmp(n, "R.function") == 0)
+      return TS_FUNC_GRAPH;
   }
   return -1;
 }
@@ -443,19 +494,25 @@ bool sb_decorator_flag(sb_ctx *c, const py_stmt *def, const char *name,
                        bool dflt) {
   for (int i = 0; i < def->u.def.n_decorators; i++) {
     const py_expr *d = def->u.def.decorators[i];
-    if (d->kind != PY_CALL) continue;
+    if (d->kind != PY_CALL)
+      continue;
     for (int k = 0; k < d->u.call.n_kwargs; k++) {
       const py_keyword *kw = &d->u.call.kwargs[k];
-      if (!kw->name || strcmp(kw->name, name) != 0) continue;
-      if (kw->value->kind == PY_TRUE) return true;
-      if (kw->value->kind == PY_FALSE) return false;
-      sb_fail_expr(c, kw->value, TS_ERR_VALUE, "expected True or False, got '%s'");
+      if (!kw->name || strcmp(kw->name, name) != 0)
+        continue;
+      if (kw->value->kind == PY_TRUE)
+        return true;
+      if (kw->value->kind == PY_FALSE)
+        return false;
+      sb_fail_expr(c, kw->value, TS_ERR_VALUE,
+                   "expected True or False, got '%s'");
     }
   }
   return dflt;
 }
 
-/* ---- module ------------------------------------------------------------------- */
+/* ---- module
+ * ------------------------------------------------------------------- */
 
 static bool is_docstring(const py_stmt *s) {
   return s->kind == PY_S_EXPR && s->u.expr.value->kind == PY_STR;
@@ -468,8 +525,7 @@ static void register_funcs(sb_ctx *c, py_stmt **defs, int n) {
     const char *name = d->u.def.name;
     for (int j = 0; j < c->n_funcs; j++)
       if (strcmp(c->funcs[j].name, name) == 0)
-        sb_fail(c, d->loc, TS_ERR_NAME, "function '%s' is defined twice",
-                name);
+        sb_fail(c, d->loc, TS_ERR_NAME, "function '%s' is defined twice", name);
     int kind = def_kind(c, d);
     if (kind < 0)
       sb_fail(c, d->loc, TS_ERR_SYNTAX,
@@ -497,7 +553,8 @@ static void register_funcs(sb_ctx *c, py_stmt **defs, int n) {
       tf.u.graph = f->graph;
     }
     ts_status *st = ts_module_add(c->m, tf, f->loc);
-    if (st) sb_raise(c, st);
+    if (st)
+      sb_raise(c, st);
   }
 }
 
@@ -508,9 +565,11 @@ static void build_module(sb_ctx *c, const py_body *body) {
     py_stmt *s = body->stmts[i];
     switch (s->kind) {
     case PY_S_IMPORT:
-    case PY_S_PASS: continue;
+    case PY_S_PASS:
+      continue;
     case PY_S_EXPR:
-      if (is_docstring(s)) continue;
+      if (is_docstring(s))
+        continue;
       break;
     case PY_S_DEF:
       if (cls)
@@ -556,7 +615,8 @@ static void build_module(sb_ctx *c, const py_body *body) {
       }
       continue;
     }
-    default: break;
+    default:
+      break;
     }
     sb_fail(c, s->loc, TS_ERR_UNSUPPORTED,
             "unsupported statement at the top level of a TVMScript file "
@@ -564,14 +624,16 @@ static void build_module(sb_ctx *c, const py_body *body) {
   }
   if (defs.len == 0) {
     ts_loc loc = {c->file, 1, 1};
-    if (cls) loc = cls->loc;
+    if (cls)
+      loc = cls->loc;
     sb_fail(c, loc, TS_ERR_SYNTAX, "no function found%s",
             cls ? " in the module class" : " in the file");
   }
   register_funcs(c, defs.data, defs.len);
   for (int i = 0; i < c->n_funcs; i++)
     sb_bind(c, c->funcs[i].name, SK_FUNC, &c->funcs[i]);
-  if (c->module_name) sb_bind(c, c->module_name, SK_CLS, NULL);
+  if (c->module_name)
+    sb_bind(c, c->module_name, SK_CLS, NULL);
   c->n_globals = c->n_syms;
   c->fn_base = c->n_syms;
   for (int i = 0; i < c->n_funcs; i++) {
@@ -588,7 +650,8 @@ static void build_module(sb_ctx *c, const py_body *body) {
   }
 }
 
-/* ---- entry points ---------------------------------------------------------- */
+/* ---- entry points ----------------------------------------------------------
+ */
 
 ts_status *ts_script_parse(const char *text, size_t len, const char *filename,
                            ts_module **out) {
@@ -597,7 +660,8 @@ ts_status *ts_script_parse(const char *text, size_t len, const char *filename,
   ts_arena *a = ts_module_arena(m);
   const char *file = ts_arena_strdup(a, filename ? filename : "<string>");
   char *src = ts_arena_alloc(a, len + 1);
-  if (len) memcpy(src, text, len);
+  if (len)
+    memcpy(src, text, len);
   src[len] = '\0';
   m->source_name = file;
   m->source_text = src;
@@ -630,7 +694,8 @@ ts_status *ts_script_parse(const char *text, size_t len, const char *filename,
     ts_loc loc = st ? ts_status_loc(st) : (ts_loc){0};
     if (loc.line > 0 && loc.file && strcmp(loc.file, file) == 0) {
       const char *lt = line_text(src, loc.line);
-      if (lt) ts_status_set_source_line(st, lt);
+      if (lt)
+        ts_status_set_source_line(st, lt);
     }
   }
   if (st) {

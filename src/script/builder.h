@@ -102,6 +102,10 @@ typedef struct sb_ctx {
   ts_dtype implicit_dtype;
   bool implicit_strs;
 
+  /* TIR: while reading parameter param_index of param_def (a def) */
+  const py_stmt *param_def;
+  int param_index;
+
   /* TIR: blocks whose regions are inferred once the function is built */
   SB_VEC(sb_pending_regions) infer_blocks;
   /* TIR: enclosing loops, innermost last (for T.axis.remap) */
@@ -178,7 +182,8 @@ bool sb_symvar_decl(sb_ctx *c, const py_stmt *st, const char **name,
 /* Pre-declares the symbolic variables of a function body's top level. */
 void sb_prescan_symvars(sb_ctx *c, const py_body *body);
 
-/* ---- functions ------------------------------------------------------------ */
+/* ---- functions ------------------------------------------------------------
+ */
 void sb_build_primfunc(sb_ctx *c, sb_func *f);
 void sb_build_gfunc(sb_ctx *c, sb_func *f);
 /* Builds a graph function now if it is not built yet (calls to functions

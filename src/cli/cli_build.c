@@ -1,0 +1,51 @@
+/* cli_build.c: the steps `tessera build` and `tessera run` share: applying a
+ * schedule script, running the pipeline and building an artifact. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "tessera/build.h"
+#include "tessera/schedule.h"
+#include "tessera/script.h"
+#include "tessera/transform.h"
+
+ts_status *cli_apply_schedule(ts_module **m, const char *script_path) {
+  char *text;
+  size_t len;
+  TS_RETURN_IF_ERROR(ts_read_file(script_path, &text, &len));
+  ts_schedule *s = ts_schedule_create(*m, 0);
+  ts_status *st = ts_trace_apply(s, text, len, script_path);
+  free(text);
+  if (st) {
+    ts_schedule_destroy(s);
+    return st;
+  }
+  ts_module_destroy(*m);
+  *m = ts_schedule_take_module(s);
+  ts_schedule_destroy(s);
+  return NULL;
+}
+
+ts_status *cli_build_module(ts_module *m, const char *passes,
+                            const char *so_path, const char *emit_dir) {
+  TS_RETURN_IF_ERROR(ts_pipeline_run(m, passes ? passes : ts_default_pipeline,
+                                     true, NULL, NULL));
+  return ts_build_artifact(m, NULL, so_path, emit_dir);
+}
+
+char *cli_temp_dir(void) {
+  char tmpl[] = "/tmp/tessera_run_XXXXXX";
+  if (!mkdtemp(tmpl)) return NULL;
+  return ts_xstrdup(tmpl);
+}
+
+void cli_remove_temp_dir(char *dir) {
+  if (!dir) return;
+  char *cmd = ts_strdup_printf("rm -rf '%s'", dir);
+  if (system(cmd) != 0) { /* best effort */
+  }
+  free(cmd);
+  free(dir);
+}
