@@ -34,10 +34,15 @@ build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 # The demo is a list of steps; add a target below and list it here to extend
-# it (e.g. a compiled run next to the interpreted one).
-DEMO_STEPS := demo-print demo-interp
+# it.  The seed MLP's weights are examples/seed_mlp/{w0,w1}.npy (fixed-seed
+# He-initialised random weights: no trained weights can be downloaded here)
+# and its input image examples/seed_mlp/x.npy.
+DEMO_STEPS := demo-print demo-build demo-run demo-deploy
+DEMO_INPUTS := --input x=examples/seed_mlp/x.npy \
+  --input w0=examples/seed_mlp/w0.npy --input w1=examples/seed_mlp/w1.npy
 
 demo: build
+	@mkdir -p $(DEMO_OUT)
 	@$(MAKE) --no-print-directory -j1 $(DEMO_STEPS)
 	@echo "demo: outputs in $(DEMO_OUT)/"
 
@@ -45,10 +50,20 @@ demo-print:
 	@echo "== tessera print $(EXAMPLE)"
 	$(TESSERA) print $(EXAMPLE)
 
-demo-interp:
-	@echo "== tessera run $(EXAMPLE) --interpret"
-	$(TESSERA) run $(EXAMPLE) --interpret --random-inputs 0 \
+demo-build:
+	@echo "== tessera build $(EXAMPLE) -o $(DEMO_OUT)/seed_mlp.so"
+	$(TESSERA) build $(EXAMPLE) -o $(DEMO_OUT)/seed_mlp.so --emit-c $(DEMO_OUT)/c
+
+demo-run:
+	@echo "== tessera run (compiled; --check compares with the reference interpreter)"
+	$(TESSERA) run $(EXAMPLE) $(DEMO_INPUTS) --check --repeat 200 \
 	  --output-dir $(DEMO_OUT)
+
+demo-deploy:
+	@echo "== deploy_example: the artifact run by a program linking only libtessera_runtime"
+	cd $(DEMO_OUT) && ../examples/deploy/deploy_example seed_mlp.so \
+	  ../../examples/seed_mlp/x.npy ../../examples/seed_mlp/w0.npy \
+	  ../../examples/seed_mlp/w1.npy
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j2

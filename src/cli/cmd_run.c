@@ -694,7 +694,8 @@ int cmd_run(int argc, char **argv) {
       free(path);
     }
     if (st) code = cli_report(st);
-  } else {
+  }
+  if (!code) {
     for (size_t i = 0; i < outs.len; i++) {
       char label[32];
       snprintf(label, sizeof label, "output_%zu", i);

@@ -291,7 +291,7 @@ static ts_status *compile_dps(comp *c, const ts_gexpr *e, bool is_tir,
     st = ts_status_make(TS_ERR_VALUE, e->loc, "%s: call to '%s' has no output struct info",
                         fname(c), callee);
   for (int i = 0; i < n_out && !st; i++) {
-    uint32_t r;
+    uint32_t r = 0;
     st = alloc_output(c, outs[i], e->loc, callee, &r);
     if (!st) ts_vec_push(&regs, r);
   }
