@@ -113,6 +113,11 @@ bool ts_registry_lookup(const char *name, ts_packed_fn *out_fn,
  * when absent. */
 ts_status *ts_registry_call(const char *name, const ts_value *args,
                             int n_args);
+/* The number of threads kernels run with: $TESSERA_NUM_THREADS when set to
+ * a positive integer, else OpenMP's default (all cores).  Applied once, at
+ * the first call (every artifact load makes it). */
+int ts_runtime_num_threads(void);
+
 /* Registers the built-in library functions (env.linear, env.matmul,
  * env.relu, ...).  Idempotent; called by every entry point that runs code. */
 void ts_runtime_register_builtins(void);

@@ -99,6 +99,7 @@ ts_status *ts_artifact_load(const char *path, ts_artifact **out) {
   dlerror();
   /* dlopen of a bare name searches the library path; make it a path. */
   char *open_path = strchr(path, '/') ? ts_xstrdup(path) : ts_strdup_printf("./%s", path);
+  ts_runtime_num_threads(); /* keeps libgomp loaded, see threads.c */
   void *dl = dlopen(open_path, RTLD_LOCAL | RTLD_NOW);
   if (!dl) {
     const char *e = dlerror();

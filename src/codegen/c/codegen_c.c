@@ -351,15 +351,21 @@ static void emit_expr(cg *c, const ts_expr *e) {
     emit_expr(c, e->u.unary.a);
     ts_strbuf_append(&c->out, ")");
     return;
-  case TS_E_SELECT:
-    ts_strbuf_append(&c->out, "(");
-    emit_expr(c, e->u.select.cond);
-    ts_strbuf_append(&c->out, " ? ");
+  case TS_E_SELECT: {
+    /* TIR's Select evaluates both operands; evaluating them before the
+     * choice also keeps GCC 12 from if-converting the load into a masked
+     * vector load, which it miscompiles for `c ? A[i] : k` in collapsed
+     * 2-D nests at -O3 -mavx2 (a 5-line reproducer gives 0 for A[i]). */
+    const char *ty = ctype_or_fail(c, t, e->loc);
+    ts_strbuf_printf(&c->out, "({ const %s ts_st_ = ", ty);
     emit_expr(c, e->u.select.t);
-    ts_strbuf_append(&c->out, " : ");
+    ts_strbuf_printf(&c->out, "; const %s ts_sf_ = ", ty);
     emit_expr(c, e->u.select.f);
-    ts_strbuf_append(&c->out, ")");
+    ts_strbuf_append(&c->out, "; (");
+    emit_expr(c, e->u.select.cond);
+    ts_strbuf_append(&c->out, ") ? ts_st_ : ts_sf_; })");
     return;
+  }
   case TS_E_CAST:
     if (t.code == TS_BOOL) {
       ts_strbuf_append(&c->out, "((");
