@@ -31,11 +31,11 @@ ts_status *ts_sch_get_block(ts_schedule *s, const char *name,
   } else {
     ts_primfunc *only = NULL;
     int n = count_primfuncs(s->mod, &only);
-    if (n == 1) f = only;
-    else f = ts_module_primfunc(s->mod, "main");
+    /* one function: that one; else the current function (the first one,
+     * or the one named by work_on / the last get_block) */
+    f = n == 1 ? only : s->func;
     if (!f)
-      return sch_error("get_block", "the module has %d TensorIR functions; "
-                                    "say which one with func_name=", n);
+      return sch_error("get_block", "the module has no TensorIR function");
   }
   ts_stmt *r = sch_find_block(f, name);
   if (!r)
