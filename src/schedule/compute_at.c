@@ -507,6 +507,15 @@ static ts_status *do_compute_at(ts_schedule *s, ts_rv block_rv, ts_rv loop_rv,
     for (int k = 0; k < ndim; k++)
       if (dim_var[k] == v) d = k;
     if (d >= 0 && !dims[d].full) {
+      /* A consumer may read past the buffer's edge (padding written as
+       * if_then_else): clamp a constant region to the buffer, as TVM
+       * intersects the needed region with the buffer's shape. */
+      int64_t shape, fixed_terms = 0;
+      for (int t = 0; t < dims[d].fixed.n; t++) fixed_terms += dims[d].fixed.k[t] != 0;
+      if (!fixed_terms && ts_expr_is_const_int(buf->shape[d], &shape)) {
+        if (dims[d].lo < 0) dims[d].lo = 0;
+        if (dims[d].hi > shape - 1) dims[d].hi = shape - 1;
+      }
       mn = lin_expr(a, &dims[d].fixed, dims[d].lo, dt);
       ext = dims[d].hi - dims[d].lo + 1;
     } else if (d >= 0) {
@@ -532,6 +541,48 @@ static ts_status *do_compute_at(ts_schedule *s, ts_rv block_rv, ts_rv loop_rv,
                   : ts_binary(a, TS_E_ADD, mn, ts_varref(a, lv));
   }
   blk->u.realize.iter_values = vals;
+  /* A region that moves with outer loops may reach past the buffer's edge
+   * at the first or last iterations (a padded consumer): guard the block
+   * with a predicate, as TVM does, when the bounds of the outer loops say
+   * it can happen. */
+  for (int k = 0, li = 0; k < ndim; k++) {
+    (void)li;
+    int64_t shape;
+    if (dims[k].full || !ts_expr_is_const_int(buf->shape[k], &shape)) continue;
+    int fixed_terms = 0;
+    for (int t = 0; t < dims[k].fixed.n; t++) fixed_terms += dims[k].fixed.k[t] != 0;
+    if (!fixed_terms || dim_var[k] < 0) continue;
+    int64_t flo = dims[k].lo, fhi = dims[k].hi;
+    bool known = true;
+    ts_stmt **outer;
+    int no;
+    sch_enclosing_loops(f, loop, &outer, &no);
+    for (int t = 0; t < dims[k].fixed.n && known; t++) {
+      int64_t kk = dims[k].fixed.k[t];
+      if (!kk) continue;
+      const ts_stmt *fl = NULL;
+      for (int o = 0; o < no; o++)
+        if (outer[o]->u.for_.var == dims[k].fixed.v[t]) fl = outer[o];
+      if (loop->u.for_.var == dims[k].fixed.v[t]) fl = loop;
+      int64_t mn0, ex0;
+      if (!fl || !ts_expr_is_const_int(fl->u.for_.min, &mn0) ||
+          !ts_expr_is_const_int(fl->u.for_.extent, &ex0)) {
+        known = false;
+        break;
+      }
+      int64_t x = kk * mn0, y = kk * (mn0 + ex0 - 1);
+      flo += x < y ? x : y;
+      fhi += x < y ? y : x;
+    }
+    free(outer);
+    if (known && flo >= 0 && fhi <= shape - 1) continue;
+    ts_expr *v = vals[dim_var[k]];
+    ts_dtype dt = v->dtype;
+    ts_expr *p = ts_binary(a, TS_E_AND, ts_binary(a, TS_E_LE, ts_int(a, dt, 0), v),
+                           ts_binary(a, TS_E_LT, v, ts_int(a, dt, shape)));
+    ts_expr *old = blk->u.realize.predicate;
+    blk->u.realize.predicate = old ? ts_binary(a, TS_E_AND, old, p) : p;
+  }
   ts_stmt *nest = blk;
   for (size_t k = lvars.len; k-- > 0;) {
     ts_stmt *l = ts_stmt_new(a, TS_S_FOR, blk->loc);
