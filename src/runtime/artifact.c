@@ -4,6 +4,7 @@
  * checked kernel call, the disassembler entry point and the profiling and
  * dumping hooks.  The interpreter itself is vm.c. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +94,42 @@ static ts_status *artifact_init_tables(ts_artifact *a) {
   return NULL;
 }
 
+/* dlopen maps an ELF file's segments without comparing them with the file's
+ * size: a truncated shared object then faults (SIGBUS) on first touch.  So
+ * the ELF header, program headers and section header table are checked
+ * against the file first. */
+static ts_status *check_elf(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL; /* dlopen reports it */
+  Elf64_Ehdr eh;
+  ts_status *st = NULL;
+  long size = -1;
+  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+  rewind(f);
+  if (size < (long)sizeof eh || fread(&eh, sizeof eh, 1, f) != 1 ||
+      memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    fclose(f);
+    return ts_error(TS_ERR_FORMAT, "%s: cannot load: not a 64-bit ELF shared object", path);
+  }
+  uint64_t usize = (uint64_t)size;
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
+      eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > usize ||
+      (eh.e_shnum && eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > usize))
+    st = ts_error(TS_ERR_FORMAT, "%s: cannot load: truncated ELF file (%ld bytes)", path, size);
+  for (int i = 0; !st && i < eh.e_phnum; i++) {
+    Elf64_Phdr ph;
+    if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * sizeof ph), SEEK_SET) != 0 ||
+        fread(&ph, sizeof ph, 1, f) != 1 || ph.p_offset + ph.p_filesz > usize)
+      st = ts_error(TS_ERR_FORMAT, "%s: cannot load: truncated ELF file (%ld bytes)", path,
+                    size);
+  }
+  fclose(f);
+  return st;
+}
+
 ts_status *ts_artifact_load(const char *path, ts_artifact **out) {
   *out = NULL;
+  TS_RETURN_IF_ERROR(check_elf(path));
   ts_runtime_register_builtins();
   dlerror();
   /* dlopen of a bare name searches the library path; make it a path. */

@@ -73,6 +73,52 @@ check exact "nope.tvmscript: cannot open: No such file or directory" \
   print nope.tvmscript
 
 # No case may leave files behind (no partial outputs).
+# ---- compiled runs and artifacts (issue: build and run) ----
+/usr/bin/python3 - <<'PY'
+import numpy as np
+np.save("x_short.npy", np.zeros((1, 783), np.float32))
+np.save("x_f64.npy", np.zeros((1, 784), np.float64))
+np.save("x_rank3.npy", np.zeros((1, 1, 784), np.float32))
+PY
+check exact "input 'x': dimension 1 is 784, got 783" \
+  run seed.tvmscript --input x=x_short.npy --random-inputs 0
+check exact "input 'x': expected float32, got float64" \
+  run seed.tvmscript --input x=x_f64.npy --random-inputs 0
+check exact "input 'x': expected rank 2, got rank 3" \
+  run seed.tvmscript --input x=x_rank3.npy --random-inputs 0
+check exact "tessera run: no function 'nope' in seed.tvmscript" \
+  run seed.tvmscript --func nope --random-inputs 0
+check exact "tessera run: 'out' is not an input of 'main'" \
+  run seed.tvmscript --input out=x_short.npy --random-inputs 0
+check exact "tessera build: missing -o ARTIFACT.so" build seed.tvmscript
+cat > nolib.tvmscript <<'TS'
+@R.function
+def main(x: R.Tensor((2, 3), "float32")):
+    y = R.call_dps_packed("env.nope", (x,), out_sinfo=R.Tensor((2, 3), "float32"))
+    return y
+TS
+check exact "unresolved library function 'env.nope'" \
+  run nolib.tvmscript --random-inputs 0
+# A compiler failure: one message, no artifact left behind.
+TESSERA_CC=false check contains "C compiler failed (exit status 1)" \
+  build seed.tvmscript -o cc_false.so
+if [ -e cc_false.so ] || ls cc_false.so.tmp.* > /dev/null 2>&1; then
+  echo "FAIL: a failed build left a file behind"
+  fail=$((fail + 1))
+fi
+# Artifacts: truncated, not an artifact, missing.
+"$tessera" build seed.tvmscript -o good.so > /dev/null 2>&1
+head -c 2000 good.so > trunc.so
+check contains "trunc.so: cannot load:" run trunc.so --random-inputs 0
+printf 'not an elf' > junk.so
+check contains "junk.so: cannot load:" run junk.so --random-inputs 0
+check contains "missing.so: cannot load:" run missing.so --random-inputs 0
+check exact "tessera run: --interpret needs a TVMScript file, not an artifact" \
+  run good.so --interpret
+check exact "main: parameter 'x': dimension 1 is 784, got 783" \
+  run good.so --input x=x_short.npy --random-inputs 0
+rm -f x_short.npy x_f64.npy x_rank3.npy nolib.tvmscript good.so trunc.so junk.so
+
 left=$(find . -mindepth 1 ! -name seed.tvmscript ! -name notadir | head)
 if [ -n "$left" ]; then
   echo "FAIL: files left behind: $left"
