@@ -109,18 +109,18 @@ static ts_status *check_elf(const char *path) {
   if (size < (long)sizeof eh || fread(&eh, sizeof eh, 1, f) != 1 ||
       memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
     fclose(f);
-    return ts_error(TS_ERR_FORMAT, "%s: cannot load: not a 64-bit ELF shared object", path);
+    return ts_error(TS_ERR_IO, "%s: cannot load: not a 64-bit ELF shared object", path);
   }
   uint64_t usize = (uint64_t)size;
   if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
       eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > usize ||
       (eh.e_shnum && eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > usize))
-    st = ts_error(TS_ERR_FORMAT, "%s: cannot load: truncated ELF file (%ld bytes)", path, size);
+    st = ts_error(TS_ERR_IO, "%s: cannot load: truncated ELF file (%ld bytes)", path, size);
   for (int i = 0; !st && i < eh.e_phnum; i++) {
     Elf64_Phdr ph;
     if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * sizeof ph), SEEK_SET) != 0 ||
         fread(&ph, sizeof ph, 1, f) != 1 || ph.p_offset + ph.p_filesz > usize)
-      st = ts_error(TS_ERR_FORMAT, "%s: cannot load: truncated ELF file (%ld bytes)", path,
+      st = ts_error(TS_ERR_IO, "%s: cannot load: truncated ELF file (%ld bytes)", path,
                     size);
   }
   fclose(f);
