@@ -20,7 +20,7 @@ EXAMPLE   := examples/seed_mlp.tvmscript
 DEMO_OUT  := $(BUILD)/demo
 
 .PHONY: all setup configure build demo demo-print demo-interp test test-asan \
-        asan fuzz format clean
+        asan fuzz format clean bench
 
 all: build
 
@@ -82,6 +82,11 @@ fuzz: setup
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DTESSERA_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# Benchmarks against peers, never part of `make test`: appends to
+# bench/RESULTS.md.
+bench: build
+	/usr/bin/python3 bench/run_bench.py $(TESSERA)
 
 format:
 	find src include tests examples \( -name '*.c' -o -name '*.h' \) \
