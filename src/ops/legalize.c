@@ -249,149 +249,262 @@ static ts_expr *permute_body(te_builder *b, ts_expr **sp, ts_expr **rd, void *vc
   return ts_load(a, c->in[0], idx, nd);
 }
 
-static ts_status *unsupported(const ts_gexpr *call) {
-  return ts_ops_error(call, TS_ERR_UNSUPPORTED,
-                      "has no legalization to TensorIR yet");
+/* ---- one legalization per op ---------------------------------------------- */
+
+static void init_ctx(lctx *c, const ts_gexpr *call, ts_buffer *const *in,
+                     int n_in, const ts_sinfo *out) {
+  memset(c, 0, sizeof *c);
+  c->call = call;
+  c->op = call->u.call.op;
+  c->out_ndim = out->u.tensor.ndim;
+  c->dt = out->u.tensor.dtype;
+  for (int i = 0; i < n_in && i < 4; i++) c->in[i] = in[i];
+  c->n_in = n_in;
 }
+
+/* The base name of an op's PrimFunc: its name without the "nn." prefix. */
+static const char *base_name(int op) {
+  const char *name = ts_op_get(op)->name;
+  return strncmp(name, "nn.", 3) ? name : name + 3;
+}
+
+static ts_status *legalize_unary(struct te_builder *b, const ts_gexpr *call,
+                                 ts_buffer *const *in, int n_in,
+                                 const ts_sinfo *out, const char **out_name) {
+  lctx *c = ts_arena_alloc(te_arena(b), sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  ts_buffer *res = te_output(b, "compute", out->u.tensor.shape, c->out_ndim, c->dt);
+  te_compute(b, "compute", res, unary_body, c);
+  *out_name = base_name(c->op);
+  return NULL;
+}
+
+static ts_status *legalize_binary(struct te_builder *b, const ts_gexpr *call,
+                                  ts_buffer *const *in, int n_in,
+                                  const ts_sinfo *out, const char **out_name) {
+  ts_arena *a = te_arena(b);
+  lctx *c = ts_arena_alloc(a, sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  const char *block = ts_arena_printf(a, "T_%s", base_name(c->op));
+  ts_buffer *res = te_output(b, block, out->u.tensor.shape, c->out_ndim, c->dt);
+  te_compute(b, block, res, binary_body, c);
+  *out_name = base_name(c->op);
+  return NULL;
+}
+
+#define UNARY(ID)                                                              \
+  ts_status *ts_op_legalize_##ID(struct te_builder *b, const ts_gexpr *call,   \
+                                 ts_buffer *const *in, int n_in,               \
+                                 const ts_sinfo *out, const char **out_name) { \
+    return legalize_unary(b, call, in, n_in, out, out_name);                   \
+  }
+#define BINARY(ID)                                                             \
+  ts_status *ts_op_legalize_##ID(struct te_builder *b, const ts_gexpr *call,   \
+                                 ts_buffer *const *in, int n_in,               \
+                                 const ts_sinfo *out, const char **out_name) { \
+    return legalize_binary(b, call, in, n_in, out, out_name);                  \
+  }
+UNARY(RELU)
+UNARY(SIGMOID)
+UNARY(TANH)
+UNARY(EXP)
+UNARY(LOG)
+UNARY(SQRT)
+UNARY(RSQRT)
+UNARY(NEGATIVE)
+UNARY(ABS)
+UNARY(ERF)
+UNARY(GELU)
+UNARY(SILU)
+BINARY(ADD)
+BINARY(SUBTRACT)
+BINARY(MULTIPLY)
+BINARY(DIVIDE)
+BINARY(MAXIMUM)
+BINARY(MINIMUM)
+BINARY(POWER)
+
+ts_status *ts_op_legalize_MATMUL(struct te_builder *b, const ts_gexpr *call,
+                                 ts_buffer *const *in, int n_in,
+                                 const ts_sinfo *out, const char **out_name) {
+  ts_arena *a = te_arena(b);
+  lctx *c = ts_arena_alloc(a, sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  c->a_nd = c->in[0]->ndim;
+  c->b_nd = c->in[1]->ndim;
+  ts_buffer *res = te_output(b, "matmul", out->u.tensor.shape, c->out_ndim, c->dt);
+  ts_expr *k = c->in[0]->shape[c->a_nd - 1];
+  te_reduce(b, "matmul", res, 1, &k, fconst(a, c->dt, 0), TS_E_ADD, matmul_body, c);
+  *out_name = "matmul";
+  return NULL;
+}
+
+static ts_status *legalize_reduce(struct te_builder *b, const ts_gexpr *call,
+                                  ts_buffer *const *in, int n_in,
+                                  const ts_sinfo *out, const char **out_name) {
+  ts_arena *a = te_arena(b);
+  lctx *c = ts_arena_alloc(a, sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  int op = c->op, nd = c->in[0]->ndim;
+  TS_RETURN_IF_ERROR(ts_ops_attr_bool(call, "keepdims", false, &c->keepdims));
+  TS_RETURN_IF_ERROR(ts_ops_attr_axes(call, "axis", nd, c->mask));
+  ts_expr *ext[TS_MAX_NDIM];
+  int nr = 0;
+  for (int d = 0; d < nd; d++)
+    if (c->mask[d]) ext[nr++] = c->in[0]->shape[d];
+  const char *bn = op == TS_OP_MAX ? "T_max" : "T_sum";
+  ts_expr *init = op == TS_OP_MAX
+                      ? (ts_dtype_is_float(c->dt) ? ts_float(a, c->dt, -INFINITY)
+                                                  : ts_int(a, c->dt, INT32_MIN))
+                      : fconst(a, c->dt, 0);
+  ts_buffer *res;
+  if (op == TS_OP_MEAN) {
+    res = te_output(b, "T_divide", out->u.tensor.shape, c->out_ndim, c->dt);
+    c->tmp[0] = te_temp(b, "T_sum", res->shape, c->out_ndim, c->dt);
+    te_reduce(b, "T_sum", c->tmp[0], nr, ext, init, TS_E_ADD, reduce_body, c);
+    te_compute(b, "T_divide", res, mean_div_body, c);
+  } else {
+    res = te_output(b, bn, out->u.tensor.shape, c->out_ndim, c->dt);
+    te_reduce(b, bn, res, nr, ext, init, op == TS_OP_MAX ? TS_E_MAX : TS_E_ADD,
+              reduce_body, c);
+  }
+  *out_name = base_name(op);
+  return NULL;
+}
+
+ts_status *ts_op_legalize_SUM(struct te_builder *b, const ts_gexpr *call,
+                              ts_buffer *const *in, int n_in,
+                              const ts_sinfo *out, const char **out_name) {
+  return legalize_reduce(b, call, in, n_in, out, out_name);
+}
+ts_status *ts_op_legalize_MEAN(struct te_builder *b, const ts_gexpr *call,
+                               ts_buffer *const *in, int n_in,
+                               const ts_sinfo *out, const char **out_name) {
+  return legalize_reduce(b, call, in, n_in, out, out_name);
+}
+ts_status *ts_op_legalize_MAX(struct te_builder *b, const ts_gexpr *call,
+                              ts_buffer *const *in, int n_in,
+                              const ts_sinfo *out, const char **out_name) {
+  return legalize_reduce(b, call, in, n_in, out, out_name);
+}
+
+ts_status *ts_op_legalize_SOFTMAX(struct te_builder *b, const ts_gexpr *call,
+                                  ts_buffer *const *in, int n_in,
+                                  const ts_sinfo *out, const char **out_name) {
+  ts_arena *a = te_arena(b);
+  lctx *c = ts_arena_alloc(a, sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  int nd = c->in[0]->ndim;
+  int64_t axis;
+  TS_RETURN_IF_ERROR(ts_ops_attr_int(call, "axis", -1, &axis));
+  if (axis < 0) axis += nd;
+  c->axis = (int)axis;
+  ts_expr *red[TS_MAX_NDIM];
+  int k = 0;
+  for (int d = 0; d < nd; d++)
+    if (d != c->axis) red[k++] = c->in[0]->shape[d];
+  ts_buffer *res = te_output(b, "T_softmax_norm", out->u.tensor.shape, nd, c->dt);
+  c->tmp[0] = te_temp(b, "T_softmax_maxelem", red, nd - 1, c->dt);
+  c->tmp[1] = te_temp(b, "T_softmax_exp", c->in[0]->shape, nd, c->dt);
+  c->tmp[2] = te_temp(b, "T_softmax_expsum", red, nd - 1, c->dt);
+  ts_expr *ext = c->in[0]->shape[c->axis];
+  te_reduce(b, "T_softmax_maxelem", c->tmp[0], 1, &ext, ts_float(a, c->dt, -INFINITY),
+            TS_E_MAX, softmax_max_body, c);
+  te_compute(b, "T_softmax_exp", c->tmp[1], softmax_exp_body, c);
+  te_reduce(b, "T_softmax_expsum", c->tmp[2], 1, &ext, fconst(a, c->dt, 0), TS_E_ADD,
+            softmax_sum_body, c);
+  te_compute(b, "T_softmax_norm", res, softmax_norm_body, c);
+  *out_name = "softmax";
+  return NULL;
+}
+
+static ts_status *legalize_reshape(struct te_builder *b, const ts_gexpr *call,
+                                   ts_buffer *const *in, int n_in,
+                                   const ts_sinfo *out, const char **out_name) {
+  lctx *c = ts_arena_alloc(te_arena(b), sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  ts_buffer *res = te_output(b, "T_reshape", out->u.tensor.shape, c->out_ndim, c->dt);
+  c->tmp[0] = res;
+  te_compute(b, "T_reshape", res, reshape_body, c);
+  *out_name = base_name(c->op);
+  return NULL;
+}
+
+ts_status *ts_op_legalize_RESHAPE(struct te_builder *b, const ts_gexpr *call,
+                                  ts_buffer *const *in, int n_in,
+                                  const ts_sinfo *out, const char **out_name) {
+  return legalize_reshape(b, call, in, n_in, out, out_name);
+}
+ts_status *ts_op_legalize_FLATTEN(struct te_builder *b, const ts_gexpr *call,
+                                  ts_buffer *const *in, int n_in,
+                                  const ts_sinfo *out, const char **out_name) {
+  return legalize_reshape(b, call, in, n_in, out, out_name);
+}
+
+ts_status *ts_op_legalize_PERMUTE_DIMS(struct te_builder *b, const ts_gexpr *call,
+                                       ts_buffer *const *in, int n_in,
+                                       const ts_sinfo *out, const char **out_name) {
+  lctx *c = ts_arena_alloc(te_arena(b), sizeof *c);
+  init_ctx(c, call, in, n_in, out);
+  int nd = c->in[0]->ndim;
+  const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, "axes");
+  if (!v || v->kind == TS_ATTR_NONE) {
+    for (int i = 0; i < nd; i++) c->perm[i] = nd - 1 - i;
+  } else {
+    for (int i = 0; i < nd && i < v->u.list.n; i++) {
+      int64_t ax = v->u.list.items[i]->u.i;
+      c->perm[i] = (int)(ax < 0 ? ax + nd : ax);
+    }
+  }
+  ts_buffer *res = te_output(b, "T_transpose", out->u.tensor.shape, nd, c->dt);
+  te_compute(b, "T_transpose", res, permute_body, c);
+  *out_name = "permute_dims";
+  return NULL;
+}
+
+/* ---- the dispatcher ------------------------------------------------------------ */
 
 ts_status *ts_op_legalize(ts_arena *a, const ts_gexpr *call,
                           const char **out_name, ts_primfunc **out,
                           int *out_args, int *out_n_args) {
   int op = call->u.call.op;
+  const ts_op_info *info = ts_op_get(op);
   const ts_sinfo *osi = call->sinfo;
+  if (!info->legalize)
+    return ts_ops_error(call, TS_ERR_UNSUPPORTED,
+                        "has no legalization to TensorIR yet");
   if (!osi || osi->kind != TS_SI_TENSOR || !osi->u.tensor.shape ||
       osi->u.tensor.dtype.code == TS_VOID)
     return ts_ops_error(call, TS_ERR_UNSUPPORTED,
                         "cannot legalize: the result's shape or dtype is unknown");
-  lctx c = {0};
-  c.call = call;
-  c.op = op;
-  c.out_ndim = osi->u.tensor.ndim;
-  c.dt = osi->u.tensor.dtype;
   te_builder *b = te_begin(a);
-  /* tensor arguments become parameters */
-  static const char *names[] = {"A", "B", "C", "D"};
+  /* Tensor arguments become the parameters A, B, C, ... in order. */
+  ts_buffer *in[TS_LEGALIZE_MAX_ARGS];
   int nt = 0;
-  for (int i = 0; i < call->u.call.n_args && nt < 4; i++) {
+  for (int i = 0; i < call->u.call.n_args; i++) {
     const ts_sinfo *si = ts_ops_arg_sinfo(call->u.call.args[i]);
     if (!si || si->kind != TS_SI_TENSOR) continue;
-    if (!si->u.tensor.shape || si->u.tensor.dtype.code == TS_VOID) {
+    if (nt == TS_LEGALIZE_MAX_ARGS || !si->u.tensor.shape ||
+        si->u.tensor.dtype.code == TS_VOID) {
       te_finish(b, "unused");
       return ts_ops_error(call, TS_ERR_UNSUPPORTED,
-                          "cannot legalize: operand %d has unknown shape or dtype", i);
+                          nt == TS_LEGALIZE_MAX_ARGS
+                              ? "cannot legalize: too many tensor operands"
+                              : "cannot legalize: operand %d has unknown shape or dtype",
+                          i);
     }
-    c.in[nt] = te_param(b, nt == 0 && call->u.call.n_args == 1 ? "A" : names[nt], si);
+    char name[2] = {(char)('A' + nt), 0};
+    in[nt] = te_param(b, name, si);
     out_args[nt++] = i;
   }
-  c.n_in = nt;
   *out_n_args = nt;
-  const char *block = "compute";
-  const char *name = ts_op_get(op)->name;
-  if (!strncmp(name, "nn.", 3)) name += 3;
-  ts_buffer *res;
-  switch (op) {
-  case TS_OP_RELU: case TS_OP_SIGMOID: case TS_OP_TANH: case TS_OP_EXP:
-  case TS_OP_LOG: case TS_OP_SQRT: case TS_OP_RSQRT: case TS_OP_NEGATIVE:
-  case TS_OP_ABS: case TS_OP_ERF: case TS_OP_GELU: case TS_OP_SILU:
-    res = te_output(b, "compute", osi->u.tensor.shape, c.out_ndim, c.dt);
-    te_compute(b, "compute", res, unary_body, &c);
-    break;
-  case TS_OP_ADD: case TS_OP_SUBTRACT: case TS_OP_MULTIPLY: case TS_OP_DIVIDE:
-  case TS_OP_MAXIMUM: case TS_OP_MINIMUM: case TS_OP_POWER:
-    block = ts_arena_printf(a, "T_%s", name);
-    res = te_output(b, block, osi->u.tensor.shape, c.out_ndim, c.dt);
-    te_compute(b, block, res, binary_body, &c);
-    break;
-  case TS_OP_MATMUL: {
-    c.a_nd = c.in[0]->ndim;
-    c.b_nd = c.in[1]->ndim;
-    res = te_output(b, "matmul", osi->u.tensor.shape, c.out_ndim, c.dt);
-    ts_expr *k = c.in[0]->shape[c.a_nd - 1];
-    te_reduce(b, "matmul", res, 1, &k, fconst(a, c.dt, 0), TS_E_ADD, matmul_body, &c);
-    break;
-  }
-  case TS_OP_SUM: case TS_OP_MEAN: case TS_OP_MAX: {
-    int nd = c.in[0]->ndim;
-    ts_status *st = ts_ops_attr_bool(call, "keepdims", false, &c.keepdims);
-    if (!st) st = ts_ops_attr_axes(call, "axis", nd, c.mask);
-    if (st) {
-      te_finish(b, "unused");
-      return st;
-    }
-    ts_expr *ext[TS_MAX_NDIM];
-    int nr = 0;
-    for (int d = 0; d < nd; d++)
-      if (c.mask[d]) ext[nr++] = c.in[0]->shape[d];
-    const char *bn = op == TS_OP_MAX ? "T_max" : "T_sum";
-    ts_expr *init = op == TS_OP_MAX
-                        ? (ts_dtype_is_float(c.dt) ? ts_float(a, c.dt, -INFINITY)
-                                                   : ts_int(a, c.dt, INT32_MIN))
-                        : fconst(a, c.dt, 0);
-    if (op == TS_OP_MEAN) {
-      res = te_output(b, "T_divide", osi->u.tensor.shape, c.out_ndim, c.dt);
-      c.tmp[0] = te_temp(b, "T_sum", res->shape, c.out_ndim, c.dt);
-      te_reduce(b, "T_sum", c.tmp[0], nr, ext, init, TS_E_ADD, reduce_body, &c);
-      te_compute(b, "T_divide", res, mean_div_body, &c);
-    } else {
-      res = te_output(b, bn, osi->u.tensor.shape, c.out_ndim, c.dt);
-      te_reduce(b, bn, res, nr, ext, init, op == TS_OP_MAX ? TS_E_MAX : TS_E_ADD,
-                reduce_body, &c);
-    }
-    break;
-  }
-  case TS_OP_SOFTMAX: {
-    int nd = c.in[0]->ndim;
-    int64_t axis;
-    ts_status *st = ts_ops_attr_int(call, "axis", -1, &axis);
-    if (st) {
-      te_finish(b, "unused");
-      return st;
-    }
-    if (axis < 0) axis += nd;
-    c.axis = (int)axis;
-    ts_expr *red[TS_MAX_NDIM];
-    int k = 0;
-    for (int d = 0; d < nd; d++)
-      if (d != c.axis) red[k++] = c.in[0]->shape[d];
-    res = te_output(b, "T_softmax_norm", osi->u.tensor.shape, nd, c.dt);
-    c.tmp[0] = te_temp(b, "T_softmax_maxelem", red, nd - 1, c.dt);
-    c.tmp[1] = te_temp(b, "T_softmax_exp", c.in[0]->shape, nd, c.dt);
-    c.tmp[2] = te_temp(b, "T_softmax_expsum", red, nd - 1, c.dt);
-    ts_expr *ext = c.in[0]->shape[c.axis];
-    te_reduce(b, "T_softmax_maxelem", c.tmp[0], 1, &ext, ts_float(a, c.dt, -INFINITY),
-              TS_E_MAX, softmax_max_body, &c);
-    te_compute(b, "T_softmax_exp", c.tmp[1], softmax_exp_body, &c);
-    te_reduce(b, "T_softmax_expsum", c.tmp[2], 1, &ext, fconst(a, c.dt, 0), TS_E_ADD,
-              softmax_sum_body, &c);
-    te_compute(b, "T_softmax_norm", res, softmax_norm_body, &c);
-    break;
-  }
-  case TS_OP_RESHAPE: case TS_OP_FLATTEN:
-    res = te_output(b, "T_reshape", osi->u.tensor.shape, c.out_ndim, c.dt);
-    c.tmp[0] = res;
-    te_compute(b, "T_reshape", res, reshape_body, &c);
-    break;
-  case TS_OP_PERMUTE_DIMS: {
-    int nd = c.in[0]->ndim;
-    const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, "axes");
-    if (!v || v->kind == TS_ATTR_NONE) {
-      for (int i = 0; i < nd; i++) c.perm[i] = nd - 1 - i;
-    } else {
-      for (int i = 0; i < nd && i < v->u.list.n; i++) {
-        int64_t ax = v->u.list.items[i]->u.i;
-        c.perm[i] = (int)(ax < 0 ? ax + nd : ax);
-      }
-    }
-    res = te_output(b, "T_transpose", osi->u.tensor.shape, nd, c.dt);
-    te_compute(b, "T_transpose", res, permute_body, &c);
-    break;
-  }
-  default:
+  const char *base = NULL;
+  ts_status *st = info->legalize(b, call, in, nt, osi, &base);
+  if (st) {
     te_finish(b, "unused");
-    return unsupported(call);
+    return st;
   }
-  (void)block;
-  *out_name = name;
-  *out = te_finish(b, name);
+  *out_name = base ? base : base_name(op);
+  *out = te_finish(b, *out_name);
   return NULL;
 }

@@ -13,10 +13,18 @@
 /* call_tir / call_dps_packed are evaluated by the interpreter and the VM. */
 #define ts_op_eval_CALL_TIR NULL
 #define ts_op_eval_CALL_DPS_PACKED NULL
+#define ts_op_legalize_CALL_TIR NULL
+#define ts_op_legalize_CALL_DPS_PACKED NULL
 
 static const ts_op_info op_table[] = {
 #define TS_OP(id, name, min_args, max_args, pattern)                           \
-  {name, min_args, max_args, pattern, ts_op_infer_##id, ts_op_eval_##id},
+  {name,                                                                       \
+   min_args,                                                                   \
+   max_args,                                                                   \
+   pattern,                                                                    \
+   ts_op_infer_##id,                                                           \
+   ts_op_eval_##id,                                                            \
+   ts_op_legalize_##id},
 #include "ops/ops.def"
 #undef TS_OP
 };

@@ -39,12 +39,25 @@ typedef ts_status *(*ts_op_infer_fn)(ts_arena *a, const ts_gexpr *call,
 typedef ts_status *(*ts_op_eval_fn)(const ts_gexpr *call, ts_ndarray **args,
                                     int n_args, ts_ndarray **out);
 
+/* Legalization: adds the stages computing `call` to the builder, whose
+ * parameters are already the call's tensor arguments (`in`, in order); the
+ * output buffer is made by the function (te_output) from `out` (the call's
+ * tensor struct info).  *out_name is the base name of the PrimFunc, as TVM
+ * names it ("relu", "add", "matmul").  NULL for ops that have none. */
+struct te_builder;
+typedef ts_status *(*ts_op_legalize_fn)(struct te_builder *b,
+                                        const ts_gexpr *call,
+                                        ts_buffer *const *in, int n_in,
+                                        const ts_sinfo *out,
+                                        const char **out_name);
+
 typedef struct ts_op_info {
   const char *name; /* "nn.relu" */
   int min_args, max_args;
   ts_op_pattern pattern;
   ts_op_infer_fn infer;
   ts_op_eval_fn eval; /* NULL for call_tir / call_dps_packed (VM handles) */
+  ts_op_legalize_fn legalize; /* NULL for call_tir / call_dps_packed */
 } ts_op_info;
 
 const ts_op_info *ts_op_get(int op);

@@ -16,7 +16,10 @@
   ts_status *ts_op_infer_##id(ts_arena *a, const ts_gexpr *call,               \
                               ts_sinfo **out);                                 \
   ts_status *ts_op_eval_##id(const ts_gexpr *call, ts_ndarray **args,          \
-                             int n_args, ts_ndarray **out);
+                             int n_args, ts_ndarray **out);                    \
+  ts_status *ts_op_legalize_##id(struct te_builder *b, const ts_gexpr *call,   \
+                                 ts_buffer *const *in, int n_in,               \
+                                 const ts_sinfo *out, const char **out_name);
 #include "ops/ops.def"
 #undef TS_OP
 

@@ -40,7 +40,7 @@ static ts_status *legalize_call(ts_module *m, ts_gexpr *call,
   ts_arena *a = m->arena;
   const char *base;
   ts_primfunc *f;
-  int args[8], n_args;
+  int args[TS_LEGALIZE_MAX_ARGS], n_args;
   TS_RETURN_IF_ERROR(ts_op_legalize(a, call, &base, &f, args, &n_args));
   const char *name = intern_primfunc(m, f, base);
   ts_gexpr *gv = ts_gexpr_new(a, TS_G_GLOBAL, call->loc);
