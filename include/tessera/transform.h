@@ -8,7 +8,9 @@
 
 #include "tessera/ir.h"
 
-typedef ts_status *(*ts_pass_fn)(ts_module *m);
+/* `args` is the text between brackets in a pipeline entry
+ * ("dispatch-library[matmul,conv2d]" -> "matmul,conv2d"), or NULL. */
+typedef ts_status *(*ts_pass_fn)(ts_module *m, const char *args);
 
 typedef struct ts_pass_info {
   const char *name;    /* "legalize" */
@@ -24,7 +26,9 @@ const ts_pass_info *ts_pass_list(int *out_n);
 /* Callback run after each pass of a pipeline (for --print-after-all). */
 typedef void (*ts_after_pass_fn)(const char *pass, ts_module *m, void *ctx);
 
-/* Runs a comma-separated pipeline ("legalize,fold-constant").  The verifier
+/* Runs a comma-separated pipeline ("legalize,fold-constant"); an entry may
+ * carry arguments in brackets ("dispatch-library[matmul,conv2d]"; commas
+ * inside brackets do not split entries).  The verifier
  * runs after every pass when `verify` is true; a failure names the pass. */
 ts_status *ts_pipeline_run(ts_module *m, const char *passes, bool verify,
                            ts_after_pass_fn after, void *ctx);
@@ -36,6 +40,6 @@ extern const char ts_default_pipeline[];
 
 /* Rewrites every graph-level op call into call_tir of a generated TensorIR
  * function (one per distinct op + shape + attributes, deduplicated). */
-ts_status *ts_pass_legalize(ts_module *m);
+ts_status *ts_pass_legalize(ts_module *m, const char *args);
 
 #endif

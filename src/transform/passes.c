@@ -22,35 +22,76 @@ const ts_pass_info *ts_pass_list(int *out_n) {
   return passes;
 }
 
+/* Splits a pipeline into entries at top-level commas; each entry's name and
+ * bracketed arguments are returned as heap strings. */
+typedef struct entry {
+  char *name, *args;
+} entry;
+
+static ts_status *split_pipeline(const char *list, entry **out, int *out_n) {
+  TS_VEC(entry) v = {0};
+  const char *p = list;
+  while (*p) {
+    const char *start = p;
+    int depth = 0;
+    while (*p && (depth > 0 || *p != ',')) {
+      if (*p == '[') depth++;
+      if (*p == ']') depth--;
+      p++;
+    }
+    size_t n = (size_t)(p - start);
+    char *text = ts_xmalloc(n + 1);
+    memcpy(text, start, n);
+    text[n] = 0;
+    entry e = {text, NULL};
+    char *br = strchr(text, '[');
+    if (br) {
+      size_t tl = strlen(text);
+      if (tl < 2 || text[tl - 1] != ']') {
+        ts_status *st = ts_error(TS_ERR_SYNTAX, "pass entry '%s': missing ']'", text);
+        free(text);
+        for (size_t i = 0; i < v.len; i++) free(v.data[i].name);
+        ts_vec_free(&v);
+        return st;
+      }
+      text[tl - 1] = 0;
+      *br = 0;
+      e.args = br + 1;
+    }
+    ts_vec_push(&v, e);
+    if (*p == ',') p++;
+  }
+  *out = v.data;
+  *out_n = (int)v.len;
+  return NULL;
+}
+
 ts_status *ts_pipeline_run(ts_module *m, const char *list, bool verify,
                            ts_after_pass_fn after, void *ctx) {
-  char *copy = ts_xstrdup(list);
+  entry *es = NULL;
+  int n = 0;
+  TS_RETURN_IF_ERROR(split_pipeline(list, &es, &n));
   ts_status *st = NULL;
   /* Check every name before running anything. */
-  for (char *save = NULL, *p = strtok_r(copy, ",", &save); p;
-       p = strtok_r(NULL, ",", &save)) {
-    if (!ts_pass_lookup(p)) {
-      st = ts_error(TS_ERR_NAME, "unknown pass '%s'", p);
-      free(copy);
-      return st;
-    }
-  }
-  free(copy);
-  copy = ts_xstrdup(list);
-  for (char *save = NULL, *p = strtok_r(copy, ",", &save); p && !st;
-       p = strtok_r(NULL, ",", &save)) {
-    const ts_pass_info *pi = ts_pass_lookup(p);
-    st = pi->run(m);
+  for (int i = 0; i < n && !st; i++)
+    if (!ts_pass_lookup(es[i].name))
+      st = ts_error(TS_ERR_NAME, "unknown pass '%s' (see tessera transform "
+                                 "--list-passes)",
+                    es[i].name);
+  for (int i = 0; i < n && !st; i++) {
+    const ts_pass_info *pi = ts_pass_lookup(es[i].name);
+    st = pi->run(m, es[i].args);
     if (st) {
-      ts_status_annotate(st, "in pass '%s'", p);
+      ts_status_annotate(st, "in pass '%s'", es[i].name);
       break;
     }
     if (verify && (st = ts_module_verify(m))) {
-      ts_status_annotate(st, "the module is ill-formed after pass '%s'", p);
+      ts_status_annotate(st, "the module is ill-formed after pass '%s'", es[i].name);
       break;
     }
-    if (after) after(p, m, ctx);
+    if (after) after(es[i].name, m, ctx);
   }
-  free(copy);
+  for (int i = 0; i < n; i++) free(es[i].name);
+  free(es);
   return st;
 }

@@ -64,7 +64,8 @@ static ts_status *legalize_call(ts_module *m, ts_gexpr *call,
   return NULL;
 }
 
-ts_status *ts_pass_legalize(ts_module *m) {
+ts_status *ts_pass_legalize(ts_module *m, const char *args) {
+  (void)args;
   int n = m->n_funcs; /* functions added by this pass are PrimFuncs */
   for (int i = 0; i < n; i++) {
     if (m->funcs[i].kind != TS_FUNC_GRAPH) continue;
