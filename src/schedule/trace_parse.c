@@ -723,8 +723,27 @@ static ts_status *dispatch(tp_ctx *c, tp_args *a, tp_result *r) {
     TS_RETURN_IF_ERROR(arg_rv(c, a, 0, &l));
     TS_RETURN_IF_ERROR(arg_int(c, a, 1, 0, &i1));
     TS_RETURN_IF_ERROR(arg_int(c, a, 2, 16, &i2));
-    TS_RETURN_IF_ERROR(
-        ts_sch_sample_perfect_tile(s, l, (int)i1, (int)i2, &r->rvs));
+    {
+      /* decision=[...] replays the recorded draw */
+      const py_expr *de = a->by_param[3];
+      int64_t *dec = NULL;
+      if (de && de->kind != PY_NONE) {
+        if ((de->kind != PY_LIST && de->kind != PY_TUPLE) || de->u.seq.n != i1)
+          return err_at(c, de->loc, TS_ERR_VALUE,
+                        "decision: expected a list of %d factors", (int)i1);
+        dec = ts_xmalloc(sizeof(int64_t) * (size_t)(i1 > 0 ? i1 : 1));
+        for (int i = 0; i < de->u.seq.n; i++) {
+          ts_status *st = conv_int(c, de->u.seq.items[i], "decision", &dec[i]);
+          if (st) {
+            free(dec);
+            return st;
+          }
+        }
+      }
+      ts_status *st = sch_sample_perfect_tile(s, l, (int)i1, (int)i2, dec, &r->rvs);
+      free(dec);
+      TS_RETURN_IF_ERROR(st);
+    }
     r->n = (int)i1;
     r->is_list = true;
     return NULL;
@@ -749,7 +768,11 @@ static ts_status *dispatch(tp_ctx *c, tp_args *a, tp_result *r) {
       else
         st = err_at(c, p->loc, TS_ERR_VALUE, "probs: expected a number");
     }
-    if (!st) st = ts_sch_sample_categorical(s, cand, probs, n, &rv);
+    int64_t dec;
+    const py_expr *de = a->by_param[2];
+    bool has_dec = de && de->kind != PY_NONE;
+    if (!st && has_dec) st = conv_int(c, de, "decision", &dec);
+    if (!st) st = sch_sample_categorical(s, cand, probs, n, has_dec ? &dec : NULL, &rv);
     if (!st) res_one(r, rv);
     free(cand);
     free(probs);
@@ -757,7 +780,13 @@ static ts_status *dispatch(tp_ctx *c, tp_args *a, tp_result *r) {
   }
   case P_SAMPLE_COMPUTE_LOCATION:
     TS_RETURN_IF_ERROR(arg_rv(c, a, 0, &b));
-    TS_RETURN_IF_ERROR(ts_sch_sample_compute_location(s, b, &rv));
+    {
+      int64_t dec;
+      const py_expr *de = a->by_param[1];
+      bool has_dec = de && de->kind != PY_NONE;
+      if (has_dec) TS_RETURN_IF_ERROR(conv_int(c, de, "decision", &dec));
+      TS_RETURN_IF_ERROR(sch_sample_compute_location(s, b, has_dec ? &dec : NULL, &rv));
+    }
     res_one(r, rv);
     return NULL;
   case P_WORK_ON: {
