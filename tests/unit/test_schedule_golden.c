@@ -19,7 +19,11 @@
 #include <string.h>
 
 #include "check.h"
+#include <unistd.h>
+
+#include "tessera/build.h"
 #include "tessera/interp.h"
+#include "tessera/vm.h"
 #include "tessera/schedule.h"
 #include "tessera/script.h"
 
@@ -122,6 +126,72 @@ static void compare_numerics(const char *name, ts_module *before,
   }
 }
 
+/* The scheduled module compiled (C backend) must agree with the
+ * interpreter on it: every PrimFunc, same random inputs. */
+static void compare_compiled(const char *name, ts_module *after) {
+  char tmpl[] = "/tmp/ts_sched_XXXXXX";
+  if (!mkdtemp(tmpl)) return;
+  char *so = ts_strdup_printf("%s/m.so", tmpl);
+  ts_artifact *art = NULL;
+  ts_status *st = ts_build_artifact(after, NULL, so, NULL);
+  if (!st) st = ts_artifact_load(so, &art);
+  if (st) {
+    fprintf(stderr, "%s: build: %s\n", name, ts_status_render(st));
+    ts_status_free(st);
+    check_cur_failed_ = 1;
+  }
+  for (int i = 0; art && i < after->n_funcs; i++) {
+    if (after->funcs[i].kind != TS_FUNC_PRIM) continue;
+    ts_primfunc *f = after->funcs[i].u.prim;
+    ts_ndarray *ref[32] = {0}, *got[32] = {0};
+    ts_value args[32];
+    bool ok = run_func(after, f, ref);
+    for (int p = 0; ok && p < f->n_params; p++) {
+      ts_status *cs = ts_ndarray_create(ts_ndarray_ndim(ref[p]), ts_ndarray_shape(ref[p]),
+                                        ts_ndarray_dtype(ref[p]), &got[p]);
+      if (cs) {
+        CHECK_OK(cs);
+        ok = false;
+        break;
+      }
+      ts_ndarray_fill_random(got[p], 1000 + (uint64_t)p);
+      args[p].kind = TS_VAL_TENSOR;
+      args[p].u.tensor = got[p];
+    }
+    if (ok) {
+      ts_status *rs = ts_artifact_call_kernel(art, f->name, args, f->n_params);
+      if (rs) {
+        fprintf(stderr, "%s: compiled '%s': %s\n", name, f->name, ts_status_render(rs));
+        ts_status_free(rs);
+        check_cur_failed_ = 1;
+      }
+    }
+    for (int p = 0; ok && p < f->n_params; p++) {
+      double maxabs = 0, maxdiff = 0;
+      for (int64_t k = 0; k < ts_ndarray_numel(ref[p]); k++) {
+        double x = ts_ndarray_get_f64(ref[p], k), y = ts_ndarray_get_f64(got[p], k);
+        double d = x > y ? x - y : y - x;
+        if (d > maxdiff || d != d) maxdiff = d;
+        if ((x > 0 ? x : -x) > maxabs) maxabs = x > 0 ? x : -x;
+      }
+      if (!(maxdiff <= 1e-4 * (maxabs > 1 ? maxabs : 1))) {
+        fprintf(stderr, "%s: function '%s', buffer '%s': compiled differs from "
+                        "the interpreter by %g\n",
+                name, f->name, f->params[p].buffer->name, maxdiff);
+        check_cur_failed_ = 1;
+      }
+    }
+    for (int p = 0; p < 32; p++) {
+      if (ref[p]) ts_ndarray_release(ref[p]);
+      if (got[p]) ts_ndarray_release(got[p]);
+    }
+  }
+  if (art) ts_artifact_release(art);
+  unlink(so);
+  rmdir(tmpl);
+  free(so);
+}
+
 static void run_one(const char *path, const char *name) {
   char *text = NULL;
   size_t len = 0;
@@ -184,6 +254,7 @@ static void run_one(const char *path, const char *name) {
       check_cur_failed_ = 1;
     }
     compare_numerics(name, in, got);
+    compare_compiled(name, got);
     /* trace round trip */
     char *trace = ts_schedule_trace_text(s);
     ts_schedule *s2 = ts_schedule_create(in, 0);

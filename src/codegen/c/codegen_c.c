@@ -8,7 +8,14 @@
  * with Horner-form indices.  Loop kinds become real code: parallel ->
  * `#pragma omp parallel for`, vectorized -> `#pragma omp simd`, unrolled ->
  * `#pragma GCC unroll`.  Each PrimFunc `f` becomes `tsk_f` with the ABI of
- * kernel_abi.h. */
+ * kernel_abi.h.
+ *
+ * Micro-kernels: a loop annotated "tessera.micro_kernel" = "sgemm" whose nest
+ * is `for k: for i (MR): for j (NR): C[..] = C[..] + A[..] * B[..]` (float32)
+ * becomes a call to an inline register-tiled kernel defined in the TU (see
+ * micro_kernels below), when at run time the accesses are affine in k, i, j
+ * with unit stride along j for B and C; otherwise the loops run as written.
+ * The loop nest stays the semantics (the interpreter runs it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +29,17 @@ typedef struct name_entry {
   char *name;
 } name_entry;
 
+/* A buffer matched onto a region of another (T.match_buffer in a block): a
+ * pointer to the region's first element, indexed with the source's strides.
+ * Its dimensions are the source's last `ndim` dimensions. */
+typedef struct alias {
+  const ts_buffer *buf, *src;
+  int first_dim;
+} alias;
+
 typedef struct cg {
   ts_strbuf out;
+  TS_VEC(alias) aliases;
   int indent;
   TS_VEC(name_entry) names;
   TS_VEC(const ts_buffer *) bound_buffers; /* buffers with a C pointer */
@@ -31,6 +47,8 @@ typedef struct cg {
   ts_status *err;
   int parallel_depth;
   int tmp_counter;
+  /* micro-kernels used so far (see emit_micro_kernel): MR*100 + NR/16 */
+  TS_VEC(int) ukernels;
 } cg;
 
 static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) TS_PRINTF(3, 4);
@@ -400,8 +418,40 @@ static void emit_expr(cg *c, const ts_expr *e) {
   }
 }
 
-/* Strides of buffer dimension d as an expression string, row-major from
- * its shape unless declared. */
+static const alias *find_alias(cg *c, const ts_buffer *b) {
+  for (size_t i = c->aliases.len; i-- > 0;)
+    if (c->aliases.data[i].buf == b) return &c->aliases.data[i];
+  return NULL;
+}
+
+/* Emits the stride (in elements) of dimension d of buffer b: declared
+ * strides, the source's for a matched buffer, else row-major from the
+ * shape. */
+static void emit_stride(cg *c, const ts_buffer *b, int d) {
+  const alias *al = find_alias(c, b);
+  if (al) {
+    emit_stride(c, al->src, al->first_dim + d);
+    return;
+  }
+  if (b->strides) {
+    ts_strbuf_append(&c->out, "(int64_t)(");
+    emit_expr(c, b->strides[d]);
+    ts_strbuf_append(&c->out, ")");
+    return;
+  }
+  if (d == b->ndim - 1) {
+    ts_strbuf_append(&c->out, "1");
+    return;
+  }
+  for (int k = d + 1; k < b->ndim; k++) {
+    if (k > d + 1) ts_strbuf_append(&c->out, " * ");
+    ts_strbuf_append(&c->out, "(int64_t)");
+    emit_expr(c, b->shape[k]);
+  }
+}
+
+/* The flat element index of b[idx]: row-major (Horner form) for a compact
+ * buffer, strides otherwise. */
 static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
                             int n) {
   if (n == 0) {
@@ -410,17 +460,17 @@ static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
   }
   bool has_offset = b->elem_offset && !(b->elem_offset->kind == TS_E_INT &&
                                         b->elem_offset->u.int_value == 0);
-  if (has_offset) {
+  if (has_offset && !find_alias(c, b)) {
     emit_expr(c, b->elem_offset);
     ts_strbuf_append(&c->out, " + ");
   }
-  if (b->strides) {
+  if (b->strides || find_alias(c, b)) {
     for (int d = 0; d < n; d++) {
       if (d) ts_strbuf_append(&c->out, " + ");
       ts_strbuf_append(&c->out, "(int64_t)(");
       emit_expr(c, idx[d]);
       ts_strbuf_append(&c->out, ") * ");
-      emit_expr(c, b->strides[d]);
+      emit_stride(c, b, d);
     }
     return;
   }
@@ -499,16 +549,14 @@ static void emit_block(cg *c, const ts_stmt *s) {
     c->indent++;
     close++;
   }
+  size_t n_aliases = c->aliases.len;
   for (int i = 0; i < b->n_match_buffers; i++) {
     const ts_match_buffer *mb = &b->match_buffers[i];
     const ts_buffer *src = mb->source.buffer;
-    /* A view: pointer to the region's first element, with the source's
-     * strides (declared on the matched buffer by the reader when given,
-     * otherwise the source's row-major strides). */
     const char *ty = ctype_or_fail(c, mb->buffer->dtype, mb->buffer->loc);
-    if (mb->buffer->strides || mb->buffer->ndim != src->ndim) {
-      cg_fail(c, b->loc, "match_buffer with a different rank or declared "
-                         "strides is not supported by the C backend yet");
+    if (mb->buffer->ndim > src->ndim) {
+      cg_fail(c, b->loc, "match_buffer '%s' has more dimensions than its "
+                         "source '%s'", mb->buffer->name, src->name);
       break;
     }
     for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
@@ -520,11 +568,8 @@ static void emit_block(cg *c, const ts_stmt *s) {
     emit_flat_index(c, src, mins, src->ndim);
     free(mins);
     ts_strbuf_append(&c->out, ");\n");
-    /* the matched buffer indexes with the source's strides */
-    ts_buffer *mbuf = (ts_buffer *)mb->buffer;
-    (void)mbuf;
-    cg_fail(c, b->loc, "match_buffer inside blocks is not supported by the C "
-                       "backend yet");
+    ts_vec_push(&c->aliases,
+                ((alias){mb->buffer, src, src->ndim - mb->buffer->ndim}));
   }
   bool *heap = ts_xcalloc((size_t)b->n_alloc_buffers + 1, sizeof(bool));
   for (int i = 0; i < b->n_alloc_buffers; i++) heap[i] = emit_alloc(c, b->alloc_buffers[i]);
@@ -557,6 +602,7 @@ static void emit_block(cg *c, const ts_stmt *s) {
   for (int i = 0; i < b->n_alloc_buffers; i++)
     if (heap[i]) line(c, "free(%s);", cname(c, b->alloc_buffers[i], b->alloc_buffers[i]->name));
   free(heap);
+  c->aliases.len = n_aliases;
   while (close--) {
     c->indent--;
     line(c, "}");
@@ -565,7 +611,10 @@ static void emit_block(cg *c, const ts_stmt *s) {
   line(c, "}");
 }
 
+static bool emit_micro_kernel(cg *c, const ts_stmt *s);
+
 static void emit_for(cg *c, const ts_stmt *s) {
+  if (emit_micro_kernel(c, s)) return;
   const ts_var *v = s->u.for_.var;
   const char *ty = ctype_or_fail(c, v->dtype, v->loc);
   const char *nm = cname(c, v, v->name);
@@ -608,6 +657,205 @@ static void emit_for(cg *c, const ts_stmt *s) {
   if (parallel) c->parallel_depth--;
   c->indent--;
   line(c, "}");
+}
+
+
+/* ---- micro-kernels ----------------------------------------------------------
+ * The sgemm kernel keeps an MR x NR tile of C in vector registers (GCC vector
+ * extensions, 16 floats per vector: zmm with AVX-512, two ymm with AVX2) and
+ * runs the whole k loop: per k, NR/16 vector loads of B, MR broadcasts of A,
+ * MR*NR/16 FMAs. */
+static const char micro_kernels[] =
+    "typedef float ts_v16f __attribute__((vector_size(64), aligned(4)));\n"
+    "#define TS_UK_SGEMM_DEF(MR, NV)                                          \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_sgemm_##MR##x##NV( \\\n"
+    "    int64_t K, float *restrict C, int64_t sci, const float *restrict A,  \\\n"
+    "    int64_t sai, int64_t sak, const float *restrict B, int64_t sbk) {    \\\n"
+    "  ts_v16f acc[MR][NV];                                                   \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
+    "    acc[i][v] = *(const ts_v16f *)(C + i * sci + 16 * v);                \\\n"
+    "  for (int64_t k = 0; k < K; k++) {                                      \\\n"
+    "    ts_v16f b[NV];                                                       \\\n"
+    "    _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
+    "      b[v] = *(const ts_v16f *)(B + k * sbk + 16 * v);                   \\\n"
+    "    _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {            \\\n"
+    "      const float a = A[i * sai + k * sak];                              \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
+    "        acc[i][v] += a * b[v];                                           \\\n"
+    "    }                                                                    \\\n"
+    "  }                                                                      \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
+    "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
+    "}\n";
+
+/* Structural equality of index expressions (variables by identity). */
+static bool idx_equal(const ts_expr *a, const ts_expr *b) {
+  if (a == b) return true;
+  if (!a || !b || a->kind != b->kind || a->dtype.code != b->dtype.code ||
+      a->dtype.bits != b->dtype.bits)
+    return false;
+  switch (a->kind) {
+  case TS_E_INT: return a->u.int_value == b->u.int_value;
+  case TS_E_VAR: return a->u.var == b->u.var;
+  case TS_E_CAST:
+  case TS_E_NOT: return idx_equal(a->u.unary.a, b->u.unary.a);
+  default:
+    if (ts_expr_kind_is_binary(a->kind))
+      return idx_equal(a->u.bin.a, b->u.bin.a) && idx_equal(a->u.bin.b, b->u.bin.b);
+    return false;
+  }
+}
+
+static bool is_load_of(const ts_expr *e, const ts_buffer *b, ts_expr *const *idx,
+                       int n) {
+  if (!e || e->kind != TS_E_LOAD || e->u.load.buffer != b || e->u.load.n != n)
+    return false;
+  for (int d = 0; d < n; d++)
+    if (!idx_equal(e->u.load.indices[d], idx[d])) return false;
+  return true;
+}
+
+static bool is_f32(ts_dtype t) {
+  return t.code == TS_FLOAT && t.bits == 32 && t.lanes == 1;
+}
+
+/* Offsets of the three accesses at point (k, i, j) of the nest, as C. */
+static void emit_uk_point(cg *c, const ts_stmt *loops[3], const ts_stmt *realize,
+                          const ts_expr *acc[3], const char *kv, const char *iv,
+                          const char *jv, int p) {
+  line(c, "{");
+  c->indent++;
+  const char *vals[3] = {kv, iv, jv};
+  for (int l = 0; l < 3; l++) {
+    const ts_var *v = loops[l]->u.for_.var;
+    const char *ty = ctype_or_fail(c, v->dtype, v->loc);
+    line(c, "const %s %s = (%s)(%s); (void)%s;", ty, cname(c, v, v->name), ty,
+         vals[l], cname(c, v, v->name));
+  }
+  const ts_block *b = realize->u.realize.block;
+  for (int i = 0; i < b->n_iter_vars; i++) {
+    const ts_var *v = b->iter_vars[i].var;
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "const %s %s = ", ctype_or_fail(c, v->dtype, v->loc),
+                     cname(c, v, v->name));
+    emit_expr(c, realize->u.realize.iter_values[i]);
+    ts_strbuf_printf(&c->out, "; (void)%s;\n", cname(c, v, v->name));
+  }
+  for (int a = 0; a < 3; a++) {
+    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "ts_uk_o[%d][%d] = (int64_t)(", p, a);
+    emit_flat_index(c, acc[a]->u.load.buffer, acc[a]->u.load.indices,
+                    acc[a]->u.load.n);
+    ts_strbuf_append(&c->out, ");\n");
+  }
+  c->indent--;
+  line(c, "}");
+}
+
+/* Emits the micro-kernel call (with the loops as the fallback) for a loop
+ * annotated "tessera.micro_kernel" = "sgemm" that matches; false otherwise
+ * (the caller emits the loop as usual). */
+static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
+  const ts_attr_value *an = ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel");
+  if (!an || an->kind != TS_ATTR_STR || strcmp(an->u.s, "sgemm")) return false;
+  const ts_stmt *loops[3] = {s, NULL, NULL};
+  int64_t mn, mr, nr;
+  for (int l = 1; l < 3; l++) {
+    const ts_stmt *b = loops[l - 1]->u.for_.body;
+    if (!b || b->kind != TS_S_FOR) return false;
+    loops[l] = b;
+  }
+  for (int l = 0; l < 3; l++)
+    if (!is_const_int(loops[l]->u.for_.min, &mn) || mn != 0 ||
+        loops[l]->u.for_.kind == TS_FOR_PARALLEL ||
+        loops[l]->u.for_.kind == TS_FOR_THREAD_BINDING)
+      return false;
+  if (!is_const_int(loops[1]->u.for_.extent, &mr) ||
+      !is_const_int(loops[2]->u.for_.extent, &nr) || mr < 1 || mr > 16 ||
+      nr < 16 || nr > 128 || nr % 16)
+    return false;
+  const ts_stmt *r = loops[2]->u.for_.body;
+  if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate) return false;
+  const ts_block *b = r->u.realize.block;
+  if (b->init || b->n_alloc_buffers || b->n_match_buffers || !b->body ||
+      b->body->kind != TS_S_STORE)
+    return false;
+  const ts_stmt *st = b->body;
+  const ts_expr *v = st->u.store.value;
+  if (!is_f32(st->u.store.buffer->dtype) || v->kind != TS_E_ADD) return false;
+  const ts_expr *cl = v->u.bin.a, *mul = v->u.bin.b;
+  if (!is_load_of(cl, st->u.store.buffer, st->u.store.indices, st->u.store.n)) {
+    cl = v->u.bin.b;
+    mul = v->u.bin.a;
+    if (!is_load_of(cl, st->u.store.buffer, st->u.store.indices, st->u.store.n))
+      return false;
+  }
+  if (mul->kind != TS_E_MUL || mul->u.bin.a->kind != TS_E_LOAD ||
+      mul->u.bin.b->kind != TS_E_LOAD || !is_f32(mul->u.bin.a->dtype) ||
+      !is_f32(mul->u.bin.b->dtype))
+    return false;
+  const ts_buffer *cb = st->u.store.buffer;
+  if (mul->u.bin.a->u.load.buffer == cb || mul->u.bin.b->u.load.buffer == cb)
+    return false;
+  /* Which load is A (broadcast) and which B (vector along j) is decided at
+   * run time from the strides: try (a, b) then (b, a). */
+  const ts_expr *acc[3] = {cl, mul->u.bin.a, mul->u.bin.b};
+  int nv = (int)(nr / 16);
+  int key = (int)mr * 100 + nv;
+  bool have = false;
+  for (size_t i = 0; i < c->ukernels.len; i++) have |= c->ukernels.data[i] == key;
+  if (!have) ts_vec_push(&c->ukernels, key);
+
+  line(c, "{ /* micro-kernel sgemm %lldx%lld */", (long long)mr, (long long)nr);
+  c->indent++;
+  for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+  ts_strbuf_append(&c->out, "const int64_t ts_uk_K = (int64_t)(");
+  emit_expr(c, s->u.for_.extent);
+  ts_strbuf_append(&c->out, ");\n");
+  line(c, "int64_t ts_uk_o[5][3];");
+  /* points: origin, k+1, i+1, j+1, far corner */
+  emit_uk_point(c, loops, r, acc, "0", "0", "0", 0);
+  emit_uk_point(c, loops, r, acc, "1", "0", "0", 1);
+  emit_uk_point(c, loops, r, acc, "0", "1", "0", 2);
+  emit_uk_point(c, loops, r, acc, "0", "0", "1", 3);
+  char kl[32], il[32], jl[32];
+  snprintf(il, sizeof il, "%lld", (long long)mr - 1);
+  snprintf(jl, sizeof jl, "%lld", (long long)nr - 1);
+  snprintf(kl, sizeof kl, "ts_uk_K - 1");
+  emit_uk_point(c, loops, r, acc, kl, il, jl, 4);
+  line(c, "int64_t ts_uk_s[3][3]; /* [access][k, i, j] */");
+  line(c, "int ts_uk_lin = ts_uk_K > 0;");
+  line(c, "for (int a = 0; a < 3; a++) {");
+  line(c, "  for (int d = 0; d < 3; d++) ts_uk_s[a][d] = ts_uk_o[d + 1][a] - ts_uk_o[0][a];");
+  line(c, "  ts_uk_lin &= ts_uk_o[4][a] == ts_uk_o[0][a] + (ts_uk_K - 1) * ts_uk_s[a][0] + "
+          "%lld * ts_uk_s[a][1] + %lld * ts_uk_s[a][2];", (long long)mr - 1, (long long)nr - 1);
+  line(c, "}");
+  const char *cn = cname(c, cb, cb->name);
+  const char *an1 = cname(c, acc[1]->u.load.buffer, acc[1]->u.load.buffer->name);
+  const char *an2 = cname(c, acc[2]->u.load.buffer, acc[2]->u.load.buffer->name);
+  line(c, "const int ts_uk_c_ok = ts_uk_lin && ts_uk_s[0][0] == 0 && ts_uk_s[0][2] == 1;");
+  for (int o = 0; o < 2; o++) {
+    int ia = o ? 2 : 1, ib = o ? 1 : 2;
+    line(c, "%s (ts_uk_c_ok && ts_uk_s[%d][2] == 0 && ts_uk_s[%d][1] == 0 && ts_uk_s[%d][2] == 1) {",
+         o ? "} else if" : "if", ia, ib, ib);
+    line(c, "  ts_uk_sgemm_%lldx%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][1], "
+            "%s + ts_uk_o[0][%d], ts_uk_s[%d][1], ts_uk_s[%d][0], %s + ts_uk_o[0][%d], "
+            "ts_uk_s[%d][0]);",
+         (long long)mr, nv, cn, o ? an2 : an1, ia, ia, ia, o ? an1 : an2, ib, ib);
+  }
+  line(c, "} else {");
+  c->indent++;
+  /* the loops as written, without the annotation */
+  ts_stmt tmp = *s;
+  tmp.u.for_.annotations = NULL;
+  emit_for(c, &tmp);
+  c->indent--;
+  line(c, "}");
+  c->indent--;
+  line(c, "}");
+  return true;
 }
 
 static void emit_stmt(cg *c, const ts_stmt *s) {
@@ -778,11 +1026,27 @@ static void emit_primfunc(cg *c, const ts_primfunc *f) {
 ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
   cg c = {0};
   ts_strbuf_append(&c.out, prelude);
+  size_t body_start = c.out.len;
   for (int i = 0; i < m->n_funcs && !c.err; i++)
     if (m->funcs[i].kind == TS_FUNC_PRIM) emit_primfunc(&c, m->funcs[i].u.prim);
+  if (!c.err && c.ukernels.len) {
+    /* splice the micro-kernels used between the prelude and the kernels */
+    ts_strbuf uk = {0};
+    ts_strbuf_appendn(&uk, c.out.data, body_start);
+    ts_strbuf_append(&uk, micro_kernels);
+    for (size_t i = 0; i < c.ukernels.len; i++)
+      ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", c.ukernels.data[i] / 100,
+                       c.ukernels.data[i] % 100);
+    ts_strbuf_append(&uk, "\n");
+    ts_strbuf_append(&uk, c.out.data + body_start);
+    ts_strbuf_free(&c.out);
+    c.out = uk;
+  }
+  ts_vec_free(&c.ukernels);
   for (size_t i = 0; i < c.names.len; i++) free(c.names.data[i].name);
   ts_vec_free(&c.names);
   ts_vec_free(&c.bound_buffers);
+  ts_vec_free(&c.aliases);
   if (c.err) {
     ts_strbuf_free(&c.out);
     *out_source = NULL;
