@@ -32,7 +32,7 @@ def check(name, got, want):
 
 
 def main():
-    tessera, deploy = sys.argv[1], sys.argv[2]
+    tessera, deploy = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     model = os.path.join(ROOT, "examples", "seed_mlp.tvmscript")
     w0p = os.path.join(ROOT, "examples", "seed_mlp", "w0.npy")
     w1p = os.path.join(ROOT, "examples", "seed_mlp", "w1.npy")
