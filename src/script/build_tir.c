@@ -424,6 +424,68 @@ static ts_var *implicit_var(sb_ctx *c, const char *name, ts_loc loc) {
   return v;
 }
 
+static bool is_identifier(const char *s) {
+  if (!*s || (*s >= '0' && *s <= '9')) return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '_'))
+      return false;
+  return true;
+}
+
+/* Points every node of a parsed dimension at the string literal it came
+ * from, so that messages name the place in the user's file. */
+static void relocate(py_expr *x, ts_loc loc) {
+  if (!x) return;
+  x->loc = loc;
+  switch (x->kind) {
+  case PY_BINOP:
+    relocate(x->u.binop.left, loc);
+    relocate(x->u.binop.right, loc);
+    break;
+  case PY_UNARYOP: relocate(x->u.unary.operand, loc); break;
+  case PY_ATTR: relocate(x->u.attr.value, loc); break;
+  case PY_CALL:
+    relocate(x->u.call.func, loc);
+    for (int i = 0; i < x->u.call.n_args; i++) relocate(x->u.call.args[i], loc);
+    for (int i = 0; i < x->u.call.n_kwargs; i++) relocate(x->u.call.kwargs[i].value, loc);
+    break;
+  case PY_TUPLE:
+  case PY_LIST:
+    for (int i = 0; i < x->u.seq.n; i++) relocate(x->u.seq.items[i], loc);
+    break;
+  case PY_COMPARE:
+    relocate(x->u.compare.left, loc);
+    for (int i = 0; i < x->u.compare.n; i++) relocate(x->u.compare.comparators[i], loc);
+    break;
+  case PY_BOOLOP:
+    for (int i = 0; i < x->u.boolop.n; i++) relocate(x->u.boolop.values[i], loc);
+    break;
+  case PY_IFEXP:
+    relocate(x->u.ifexp.cond, loc);
+    relocate(x->u.ifexp.body, loc);
+    relocate(x->u.ifexp.orelse, loc);
+    break;
+  default: break;
+  }
+}
+
+/* Parses a quoted dimension expression ("n * 2 + m") into an AST. */
+static const py_expr *parse_dim_string(sb_ctx *c, const py_expr *e) {
+  char *text = ts_strdup_printf("(%s)\n", e->u.str);
+  py_body body;
+  ts_status *st = py_parse(c->a, text, strlen(text), "<dimension>", &body);
+  free(text);
+  if (st || body.n != 1 || body.stmts[0]->kind != PY_S_EXPR) {
+    ts_status_free(st);
+    sb_fail(c, e->loc, TS_ERR_SYNTAX, "invalid symbolic dimension \"%s\"",
+            e->u.str);
+  }
+  py_expr *x = body.stmts[0]->u.expr.value;
+  relocate(x, e->loc);
+  return x;
+}
+
 static tv name_value(sb_ctx *c, const char *name, ts_loc loc) {
   sb_sym *s = sb_lookup(c, name);
   if (!s) {
@@ -655,6 +717,11 @@ static tv tir_expr(sb_ctx *c, const py_expr *e) {
   case PY_FALSE:
     return typed(at(c, ts_bool(c->a, e->kind == PY_TRUE), e->loc));
   case PY_STR:
+    if (c->implicit && c->implicit_strs && !is_identifier(e->u.str)) {
+      /* "n * 2": TVM quotes expression dimensions in signatures */
+      const py_expr *x = parse_dim_string(c, e);
+      return tir_expr(c, x);
+    }
     if (c->implicit && c->implicit_strs) {
       sb_sym *s = sb_lookup(c, e->u.str);
       if (s && s->kind == SK_VAR)
