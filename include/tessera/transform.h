@@ -42,4 +42,20 @@ extern const char ts_default_pipeline[];
  * function (one per distinct op + shape + attributes, deduplicated). */
 ts_status *ts_pass_legalize(ts_module *m, const char *args);
 
+/* Sets the attribute "op_pattern" (int, ops.h's ts_op_pattern) of every
+ * TensorIR function from an analysis of its blocks (TVM's
+ * AnnotateTIROpPattern). */
+ts_status *ts_pass_annotate_op_pattern(ts_module *m, const char *args);
+
+/* Groups the call_tir bindings of dataflow blocks by their callees'
+ * op_pattern (TVM's FuseOps): each group of two or more becomes a private
+ * graph function `fused_<f1>_<f2>...` with attribute {"Primitive": 1} that
+ * the original function calls. */
+ts_status *ts_pass_fuse_ops(ts_module *m, const char *args);
+
+/* Merges each Primitive graph function into one TensorIR function of the
+ * same name (TVM's FuseTIR); callers then call_tir it.  TensorIR functions
+ * left unreferenced by the merge are removed. */
+ts_status *ts_pass_fuse_tir(ts_module *m, const char *args);
+
 #endif

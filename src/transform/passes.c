@@ -7,6 +7,12 @@
 static const ts_pass_info passes[] = {
     {"legalize", "graph ops -> call_tir of generated TensorIR functions",
      ts_pass_legalize},
+    {"annotate-op-pattern", "TensorIR functions get attribute op_pattern "
+     "(elementwise 0 .. opaque 8)", ts_pass_annotate_op_pattern},
+    {"fuse-ops", "group call_tir chains into Primitive graph functions "
+     "fused_<ops>", ts_pass_fuse_ops},
+    {"fuse-tir", "each Primitive graph function becomes one TensorIR function",
+     ts_pass_fuse_tir},
 };
 
 const char ts_default_pipeline[] = "legalize";
