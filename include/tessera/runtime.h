@@ -103,7 +103,10 @@ typedef ts_status *(*ts_packed_fn)(const ts_value *args, int n_args,
 
 /* Registers `fn` under `name` (e.g. "env.linear"); replaces an existing
  * entry when `override` is true, otherwise fails when the name is taken.
- * The registry is global and guarded by a mutex. */
+ * The registry is global and guarded by a mutex.  A name ending in '*'
+ * ("env.dnnl.conv2d.*") registers a family: any name with that prefix
+ * resolves to `fn`, called with user_data = the full name (const char *),
+ * so attributes can be encoded in the name. */
 ts_status *ts_registry_register(const char *name, ts_packed_fn fn,
                                 void *user_data, bool override);
 /* false when absent. */

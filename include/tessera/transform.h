@@ -41,6 +41,35 @@ extern const char ts_default_pipeline[];
 /* Rewrites every graph-level op call into call_tir of a generated TensorIR
  * function (one per distinct op + shape + attributes, deduplicated). */
 ts_status *ts_pass_legalize(ts_module *m, const char *args);
+/* Rewrites chains of op calls into R.call_dps_packed of library functions
+ * (env.sgemm*, env.dnnl.matmul*, env.dnnl.conv2d.*); args select patterns:
+ * "matmul,linear,conv2d,dnnl-matmul" (none: matmul, linear, conv2d).  Runs
+ * before legalize.  See src/transform/graph/dispatch_library.c. */
+ts_status *ts_pass_dispatch_library(ts_module *m, const char *args);
+
+/* Evaluates (with the reference interpreter) every op call and call_tir of a
+ * PrimFunc whose inputs are all constants, replacing the value by R.const;
+ * skips call_dps_packed, non-tensor results and results over 64 MiB. */
+ts_status *ts_pass_fold_constant(ts_module *m, const char *args);
+
+/* Removes unused pure bindings (match_cast and impure calls stay; dataflow
+ * outputs stay), then functions unreachable from "main" and the public
+ * functions. */
+ts_status *ts_pass_dead_code_elimination(ts_module *m, const char *args);
+
+/* Replaces `y = x` bindings by x everywhere (an R.output variable bound to a
+ * dataflow variable stays) and `t[i]` of a tuple literal by its field. */
+ts_status *ts_pass_canonicalize_bindings(ts_module *m, const char *args);
+
+/* Static storage planning (TVM's StaticPlanBlockMemory): the single-tensor
+ * outputs of call_tir / call_dps_packed that are used only as inputs of
+ * such calls get storage tokens; tensors with disjoint live ranges (in
+ * binding order) share one.  Recorded per graph function as the attribute
+ * "tessera.memory_plan": {"tensors": [binding names], "storage": [token of
+ * each], "storage_bytes": [size of each token, -1: symbolic, sized at run
+ * time], "planned_bytes": sum of static token sizes, "unplanned_bytes": sum
+ * of the static tensor sizes}.  The VM compiler allocates from it. */
+ts_status *ts_pass_plan_memory(ts_module *m, const char *args);
 
 /* Sets the attribute "op_pattern" (int, ops.h's ts_op_pattern) of every
  * TensorIR function from an analysis of its blocks (TVM's

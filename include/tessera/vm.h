@@ -92,4 +92,12 @@ void ts_artifact_set_options(ts_artifact *a, const ts_vm_options *opts);
 char *ts_artifact_profile_report(const ts_artifact *a);
 void ts_artifact_profile_reset(ts_artifact *a);
 
+/* Bytes the VM allocated for tensors computed by graph functions since load
+ * or the last reset: each ALLOC (an unplanned tensor, e.g. a function's
+ * output) and each ALLOC_STORAGE (one storage token of a memory plan, see
+ * the plan-memory pass); views into planned storage cost nothing.  Updated
+ * atomically, so it may be read while other threads run the artifact. */
+uint64_t ts_artifact_alloc_bytes(const ts_artifact *a);
+void ts_artifact_alloc_bytes_reset(ts_artifact *a);
+
 #endif

@@ -479,27 +479,59 @@ static ts_status *eval_op(gframe *fr, const ts_gexpr *call, gval *out) {
   if (!info->eval)
     return ts_ops_error(call, TS_ERR_UNSUPPORTED,
                         "no reference evaluation for this op");
-  int n = call->u.call.n_args;
-  ts_ndarray **arr = ts_xcalloc(n ? (size_t)n : 1, sizeof(*arr));
+  /* A tuple argument (R.concat((a, b))) passes its fields in its place. */
+  int n_call = call->u.call.n_args, n = 0;
+  TS_VEC(ts_ndarray *) arrs = {0};
   ts_status *st = NULL;
-  for (int i = 0; i < n && !st; i++) {
+  for (int i = 0; i < n_call && !st; i++) {
     gval v = {0};
     st = eval(fr, call->u.call.args[i], &v);
-    if (!st)
-      st = to_array(call, i, &v, &arr[i]);
+    if (!st && v.kind == GV_TUPLE) {
+      for (int k = 0; k < v.u.tup.n && !st; k++) {
+        ts_ndarray *x = NULL;
+        st = to_array(call, i, &v.u.tup.items[k], &x);
+        if (!st)
+          ts_vec_push(&arrs, x);
+      }
+    } else if (!st) {
+      ts_ndarray *x = NULL;
+      st = to_array(call, i, &v, &x);
+      if (!st)
+        ts_vec_push(&arrs, x);
+    }
     gval_clear(&v);
   }
-  ts_ndarray *res = NULL;
+  n = (int)arrs.len;
+  /* A tuple-valued op (R.split) writes one array per field. */
+  const ts_sinfo *rs = call->sinfo;
+  int n_res = rs && rs->kind == TS_SI_TUPLE ? rs->u.tuple.n : 1;
+  ts_ndarray **res = ts_xcalloc(n_res ? (size_t)n_res : 1, sizeof(*res));
   if (!st)
-    st = info->eval(call, arr, n, &res);
+    st = info->eval(call, arrs.data, n, res);
   for (int i = 0; i < n; i++)
-    if (arr[i])
-      ts_ndarray_release(arr[i]);
-  free(arr);
-  if (st)
+    if (arrs.data[i])
+      ts_ndarray_release(arrs.data[i]);
+  ts_vec_free(&arrs);
+  if (st) {
+    for (int i = 0; i < n_res; i++)
+      if (res[i])
+        ts_ndarray_release(res[i]);
+    free(res);
     return st;
-  out->kind = GV_TENSOR;
-  out->u.t = res;
+  }
+  if (rs && rs->kind == TS_SI_TUPLE) {
+    out->kind = GV_TUPLE;
+    out->u.tup.n = n_res;
+    out->u.tup.items = ts_xcalloc(n_res ? (size_t)n_res : 1, sizeof(gval));
+    for (int i = 0; i < n_res; i++) {
+      out->u.tup.items[i].kind = GV_TENSOR;
+      out->u.tup.items[i].u.t = res[i];
+    }
+  } else {
+    out->kind = GV_TENSOR;
+    out->u.t = res[0];
+  }
+  free(res);
   return NULL;
 }
 

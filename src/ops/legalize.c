@@ -464,38 +464,66 @@ ts_status *ts_op_legalize_PERMUTE_DIMS(struct te_builder *b, const ts_gexpr *cal
 
 /* ---- the dispatcher ------------------------------------------------------------ */
 
+/* True when s is a tensor of known shape and dtype. */
+static bool known_tensor(const ts_sinfo *s) {
+  return s && s->kind == TS_SI_TENSOR && s->u.tensor.shape &&
+         s->u.tensor.dtype.code != TS_VOID;
+}
+
 ts_status *ts_op_legalize(ts_arena *a, const ts_gexpr *call,
                           const char **out_name, ts_primfunc **out,
-                          int *out_args, int *out_n_args) {
+                          ts_gexpr **out_args, int *out_n_args) {
   int op = call->u.call.op;
   const ts_op_info *info = ts_op_get(op);
   const ts_sinfo *osi = call->sinfo;
   if (!info->legalize)
     return ts_ops_error(call, TS_ERR_UNSUPPORTED,
                         "has no legalization to TensorIR yet");
-  if (!osi || osi->kind != TS_SI_TENSOR || !osi->u.tensor.shape ||
-      osi->u.tensor.dtype.code == TS_VOID)
+  bool ok = known_tensor(osi);
+  if (osi && osi->kind == TS_SI_TUPLE) {
+    ok = osi->u.tuple.n > 0;
+    for (int i = 0; i < osi->u.tuple.n; i++)
+      ok = ok && known_tensor(osi->u.tuple.fields[i]);
+  }
+  if (!ok)
     return ts_ops_error(call, TS_ERR_UNSUPPORTED,
                         "cannot legalize: the result's shape or dtype is unknown");
   te_builder *b = te_begin(a);
-  /* Tensor arguments become the parameters A, B, C, ... in order. */
+  /* Tensor arguments (and the fields of tuple arguments) become the
+   * parameters A, B, C, ... in order. */
   ts_buffer *in[TS_LEGALIZE_MAX_ARGS];
   int nt = 0;
   for (int i = 0; i < call->u.call.n_args; i++) {
-    const ts_sinfo *si = ts_ops_arg_sinfo(call->u.call.args[i]);
-    if (!si || si->kind != TS_SI_TENSOR) continue;
-    if (nt == TS_LEGALIZE_MAX_ARGS || !si->u.tensor.shape ||
-        si->u.tensor.dtype.code == TS_VOID) {
-      te_finish(b, "unused");
-      return ts_ops_error(call, TS_ERR_UNSUPPORTED,
-                          nt == TS_LEGALIZE_MAX_ARGS
-                              ? "cannot legalize: too many tensor operands"
-                              : "cannot legalize: operand %d has unknown shape or dtype",
-                          i);
+    ts_gexpr *arg = call->u.call.args[i];
+    const ts_sinfo *si = ts_ops_arg_sinfo(arg);
+    if (!si || (si->kind != TS_SI_TENSOR && si->kind != TS_SI_TUPLE)) continue;
+    int nf = si->kind == TS_SI_TUPLE ? si->u.tuple.n : 1;
+    for (int k = 0; k < nf; k++) {
+      const ts_sinfo *fi = si->kind == TS_SI_TUPLE ? si->u.tuple.fields[k] : si;
+      if (nt == TS_LEGALIZE_MAX_ARGS || !known_tensor(fi)) {
+        te_finish(b, "unused");
+        return ts_ops_error(call, TS_ERR_UNSUPPORTED,
+                            nt == TS_LEGALIZE_MAX_ARGS
+                                ? "cannot legalize: too many tensor operands"
+                                : "cannot legalize: operand %d has unknown shape or dtype",
+                            i);
+      }
+      ts_gexpr *fe = arg;
+      if (si->kind == TS_SI_TUPLE) {
+        if (arg->kind == TS_G_TUPLE) {
+          fe = arg->u.tuple.fields[k];
+        } else {
+          fe = ts_gexpr_new(a, TS_G_TUPLE_GET, arg->loc);
+          fe->u.tuple_get.tuple = arg;
+          fe->u.tuple_get.index = k;
+          fe->sinfo = (ts_sinfo *)fi;
+        }
+      }
+      const char *name = nt < 26 ? ts_arena_printf(a, "%c", 'A' + nt)
+                                 : ts_arena_printf(a, "A%d", nt);
+      in[nt] = te_param(b, name, fi);
+      out_args[nt++] = fe;
     }
-    char name[2] = {(char)('A' + nt), 0};
-    in[nt] = te_param(b, name, si);
-    out_args[nt++] = i;
   }
   *out_n_args = nt;
   const char *base = NULL;

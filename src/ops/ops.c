@@ -479,6 +479,52 @@ ts_status *ts_ops_attr_axes(const ts_gexpr *call, const char *key, int ndim,
   return NULL;
 }
 
+ts_status *ts_ops_attr_float(const ts_gexpr *call, const char *key, double def,
+                             double *out) {
+  const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, key);
+  int64_t i;
+  if (!v || v->kind == TS_ATTR_NONE) {
+    *out = def;
+    return NULL;
+  }
+  if (v->kind == TS_ATTR_FLOAT) {
+    *out = v->u.f;
+    return NULL;
+  }
+  if (v->kind == TS_ATTR_INT) {
+    *out = (double)v->u.i;
+    return NULL;
+  }
+  if (v->kind == TS_ATTR_EXPR && v->u.expr->kind == TS_E_FLOAT) {
+    *out = v->u.expr->u.float_value;
+    return NULL;
+  }
+  if (v->kind == TS_ATTR_EXPR && ts_ops_const_int(v->u.expr, &i)) {
+    *out = (double)i;
+    return NULL;
+  }
+  return ts_ops_error(call, TS_ERR_VALUE, "attribute %s must be a number", key);
+}
+
+ts_status *ts_ops_attr_dtype(const ts_gexpr *call, const char *key,
+                             ts_dtype *out) {
+  const ts_attr_value *v = ts_attrs_get(call->u.call.attrs, key);
+  if (v && v->kind == TS_ATTR_DTYPE) {
+    *out = v->u.dtype;
+    return NULL;
+  }
+  if (v && v->kind == TS_ATTR_STR) {
+    if (ts_dtype_parse(v->u.s, out) && out->code != TS_VOID &&
+        out->code != TS_HANDLE)
+      return NULL;
+    return ts_ops_error(call, TS_ERR_VALUE, "unknown dtype \"%s\"", v->u.s);
+  }
+  if (!v)
+    return ts_ops_error(call, TS_ERR_VALUE, "missing attribute %s", key);
+  return ts_ops_error(call, TS_ERR_VALUE, "attribute %s must be a dtype string",
+                      key);
+}
+
 /* ---- evaluation helpers ----------------------------------------------- */
 
 ts_status *ts_ops_new_array(const ts_gexpr *call, int ndim,

@@ -35,14 +35,19 @@ typedef ts_status *(*ts_op_infer_fn)(ts_arena *a, const ts_gexpr *call,
 /* Reference evaluation for the interpreter: inputs are the evaluated args
  * (tensors, or TS_VAL_INT for prim values/shapes entries are not passed);
  * `out_sinfo` is the call's inferred struct info with symbolic dimensions
- * already bound; writes a new NDArray to *out. */
+ * already bound; writes a new NDArray to *out.  A tuple argument
+ * (R.concat's) arrives as its fields, in its place, so n_args counts
+ * tensors; an op whose struct info is a tuple of k tensors (R.split) writes
+ * out[0..k-1]. */
 typedef ts_status *(*ts_op_eval_fn)(const ts_gexpr *call, ts_ndarray **args,
                                     int n_args, ts_ndarray **out);
 
 /* Legalization: adds the stages computing `call` to the builder, whose
  * parameters are already the call's tensor arguments (`in`, in order); the
  * output buffer is made by the function (te_output) from `out` (the call's
- * tensor struct info).  *out_name is the base name of the PrimFunc, as TVM
+ * tensor struct info; a tuple of tensors for a tuple-valued op, one
+ * te_output per field).  A tuple argument contributes its fields, in its
+ * place, to `in`.  *out_name is the base name of the PrimFunc, as TVM
  * names it ("relu", "add", "matmul").  NULL for ops that have none. */
 struct te_builder;
 typedef ts_status *(*ts_op_legalize_fn)(struct te_builder *b,

@@ -75,6 +75,15 @@ ts_status *ts_ops_attr_bool(const ts_gexpr *call, const char *key, bool def,
 ts_status *ts_ops_attr_axes(const ts_gexpr *call, const char *key, int ndim,
                             bool *mask);
 
+/* Float attribute with a default (an int or a constant expression is
+ * accepted).  Error when not a number. */
+ts_status *ts_ops_attr_float(const ts_gexpr *call, const char *key, double def,
+                             double *out);
+/* Dtype attribute ("float16" or a dtype value); error when absent, unknown
+ * or not a dtype. */
+ts_status *ts_ops_attr_dtype(const ts_gexpr *call, const char *key,
+                             ts_dtype *out);
+
 /* ---- evaluation ------------------------------------------------------- */
 
 /* Creates the output array; a status naming the op on failure. */

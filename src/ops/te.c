@@ -65,7 +65,7 @@ static ts_buffer *add_param(te_builder *b, const char *name,
   p.via_match_buffer = symbolic;
   p.var = ts_var_new(b->a, symbolic ? ts_arena_printf(b->a, "var_%s", name) : name,
                      TS_HANDLET, (ts_loc){0});
-  buf->data = p.var;
+  if (!symbolic) buf->data = p.var; /* as the reader builds them */
   ts_vec_push(&b->params, p);
   return buf;
 }

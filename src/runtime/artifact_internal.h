@@ -27,6 +27,8 @@ struct ts_artifact {
   char *dump_dir;
   ts_prof_entry *prof_kernels; /* n_kernels */
   ts_prof_entry *prof_strings; /* n_strings (library functions by name) */
+  /* bytes allocated by ALLOC and ALLOC_STORAGE (updated atomically) */
+  uint64_t alloc_bytes;
 };
 
 /* Checks kernel `ki`'s arguments against its parameter table. */

@@ -361,6 +361,8 @@ static ts_status *env_add(const ts_value *args, int n_args, void *ud) {
 
 /* ---- registration ------------------------------------------------ */
 
+void ts_runtime_register_dnnl_builtins(void);
+
 static void register_all(void) {
   static const struct {
     const char *name;
@@ -371,6 +373,7 @@ static void register_all(void) {
       {"env.relu", env_relu},
       {"env.add", env_add},
   };
+  ts_runtime_register_dnnl_builtins(); /* builtins_dnnl.c */
   for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
     /* Do not replace a function a user registered under the same name. */
     if (ts_registry_lookup(table[i].name, NULL, NULL))

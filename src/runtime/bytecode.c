@@ -464,6 +464,16 @@ static ts_status *verify_func(const ts_bc_program *p, uint32_t fi) {
       for (uint32_t d = 0; d < w[3]; d++)
         if (!dim_ok(w + 4 + 3 * d, IS, f->n_slots)) BAD();
       break;
+    case TS_BC_ALLOC_STORAGE:
+      if (L != 5 || !REG(w[1]) || !dim_ok(w + 2, IS, f->n_slots)) BAD();
+      break;
+    case TS_BC_ALLOC_TENSOR:
+      if (L < 5 || !REG(w[1]) || !REG(w[2]) || w[1] == w[2] ||
+          !dtype_ok(ts_bc_word_dtype(w[3])) || w[4] > TS_MAX_NDIM || L != 5 + 3 * w[4])
+        BAD();
+      for (uint32_t d = 0; d < w[4]; d++)
+        if (!dim_ok(w + 5 + 3 * d, IS, f->n_slots)) BAD();
+      break;
     case TS_BC_CONST:
       if (L != 3 || !REG(w[1]) || w[2] >= p->n_consts) BAD();
       break;
@@ -569,7 +579,11 @@ void ts_bc_for_each_reg(const uint32_t *w,
                         void *ctx) {
   switch (w[0] & 0xff) {
   case TS_BC_MATCH_TENSOR: fn(w[1], false, ctx); break;
-  case TS_BC_ALLOC: case TS_BC_CONST: fn(w[1], true, ctx); break;
+  case TS_BC_ALLOC: case TS_BC_CONST: case TS_BC_ALLOC_STORAGE: fn(w[1], true, ctx); break;
+  case TS_BC_ALLOC_TENSOR:
+    fn(w[2], false, ctx);
+    fn(w[1], true, ctx);
+    break;
   case TS_BC_CALL_KERNEL:
     for (uint32_t a = 0; a < w[3] + w[4]; a++) fn(w[6 + a], false, ctx);
     break;
@@ -678,6 +692,16 @@ char *ts_bc_disassemble(const ts_bc_program *p) {
       case TS_BC_ALLOC:
         ts_strbuf_printf(&o, "r%u = %s", w[1], ts_dtype_str(ts_bc_word_dtype(w[2]), dt));
         dis_dims(&o, p, f, w + 4, w[3]);
+        break;
+      case TS_BC_ALLOC_STORAGE:
+        ts_strbuf_printf(&o, "r%u = ", w[1]);
+        dis_dim(&o, p, f, w + 2);
+        ts_strbuf_append(&o, " bytes");
+        break;
+      case TS_BC_ALLOC_TENSOR:
+        ts_strbuf_printf(&o, "r%u = %s", w[1], ts_dtype_str(ts_bc_word_dtype(w[3]), dt));
+        dis_dims(&o, p, f, w + 5, w[4]);
+        ts_strbuf_printf(&o, " in r%u", w[2]);
         break;
       case TS_BC_CONST: ts_strbuf_printf(&o, "r%u = constant %u", w[1], w[2]); break;
       case TS_BC_CALL_KERNEL:

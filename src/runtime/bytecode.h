@@ -31,6 +31,13 @@
  *                                                      any) / rank / dims
  *   SHAPE_ARITH   S(dst) I(op) D(a) D(b)               slot = a op b (ts_bc_arith)
  *   ALLOC         R(dst) DT N(ndim) D*ndim             R = new zeroed tensor
+ *   ALLOC_STORAGE R(dst) D(nbytes)                     R = new zeroed storage of
+ *                                                      nbytes (a planned token,
+ *                                                      kept to the function's
+ *                                                      end: never KILLed)
+ *   ALLOC_TENSOR  R(dst) R(storage) DT N(ndim) D*ndim  R = zeroed tensor viewing
+ *                                                      the start of storage
+ *                                                      (error if it does not fit)
  *   CONST         R(dst) K                             R = constant K
  *   CALL_KERNEL   F T(binding) N(in) N(out) N(scal)    kernel F(in regs, out
  *                 R*(in+out) D*scal                    regs, scalar dims)
@@ -50,7 +57,12 @@
  * (is this register a tensor?) are dynamic, because a CALL_FUNC result's kind
  * is; dispatch checks them with one comparison.
  *
- * ---- blob layout (format version 1) --------------------------------------
+ * Memory planning (the plan-memory pass): a planned tensor is an
+ * ALLOC_TENSOR view into its token's storage, which ALLOC_STORAGE makes
+ * before the token's first tensor.  The compiler only plans tensors that
+ * never leave the function, so views never outlive their storage.
+ *
+ * ---- blob layout (format version 2; 1 had no ALLOC_STORAGE/ALLOC_TENSOR) --
  *   offset 0  "TSRA"   u32 version   u64 total size   u32 n_sections(=4)
  *             u32 0    then n_sections x {u32 id, u32 0, u64 offset, u64 size}
  *   section STRINGS:   u32 n, n x {u32 len, bytes, NUL, pad to 4}
@@ -72,12 +84,14 @@
 #include "tessera/runtime.h"
 
 #define TS_BC_MAGIC "TSRA"
-#define TS_BC_VERSION 1u
+#define TS_BC_VERSION 2u
 
 #define TS_BC_OPCODES(X)                                                       \
   X(MATCH_TENSOR, "match_tensor")                                              \
   X(SHAPE_ARITH, "shape_arith")                                                \
   X(ALLOC, "alloc")                                                            \
+  X(ALLOC_STORAGE, "alloc_storage")                                            \
+  X(ALLOC_TENSOR, "alloc_tensor")                                              \
   X(CONST, "const")                                                            \
   X(CALL_KERNEL, "call_kernel")                                                \
   X(CALL_PACKED, "call_packed")                                                \

@@ -2,7 +2,12 @@
  * user_data).  A linear array under one mutex: the table holds tens of
  * entries and lookups happen at load time, not per element.  Names are
  * copied; entries live until the process ends (replaced entries keep their
- * slot).  Calls run outside the lock so a function may call the registry. */
+ * slot).  Calls run outside the lock so a function may call the registry.
+ *
+ * A name ending in '*' registers a family ("env.dnnl.conv2d.*"): the first
+ * lookup of an unknown name with that prefix adds an exact entry for it whose
+ * user_data is the entry's own copy of the full name, so the function can
+ * parse attributes encoded in the name. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,25 @@ static long find_locked(const char *name) {
   for (size_t i = 0; i < g_entries.len; i++)
     if (strcmp(g_entries.data[i].name, name) == 0)
       return (long)i;
+  return -1;
+}
+
+/* find_locked, then the families: an entry "prefix*" matching `name` is
+ * instantiated as an exact entry (user_data: its name). */
+static long resolve_locked(const char *name) {
+  long i = find_locked(name);
+  if (i >= 0)
+    return i;
+  for (size_t k = 0; k < g_entries.len; k++) {
+    const char *f = g_entries.data[k].name;
+    size_t n = strlen(f);
+    if (n == 0 || f[n - 1] != '*' || strncmp(f, name, n - 1) != 0)
+      continue;
+    char *copy = ts_xstrdup(name);
+    entry e = {copy, g_entries.data[k].fn, copy};
+    ts_vec_push(&g_entries, e);
+    return (long)g_entries.len - 1;
+  }
   return -1;
 }
 
@@ -56,7 +80,7 @@ bool ts_registry_lookup(const char *name, ts_packed_fn *out_fn,
   if (!name)
     return false;
   pthread_mutex_lock(&g_lock);
-  long i = find_locked(name);
+  long i = resolve_locked(name);
   if (i >= 0) {
     if (out_fn)
       *out_fn = g_entries.data[i].fn;

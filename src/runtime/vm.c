@@ -266,6 +266,43 @@ static ts_status *exec(ts_artifact *a, const ts_bc_func *f, vm_val *regs,
       ts_ndarray *t;
       ts_status *st = ts_ndarray_create((int)w[3], shape, ts_bc_word_dtype(w[2]), &t);
       if (st) return ts_status_annotate(st, "in function %s", fname);
+      __atomic_fetch_add(&a->alloc_bytes, (uint64_t)ts_ndarray_nbytes(t), __ATOMIC_RELAXED);
+      set_reg(&regs[w[1]], (vm_val){.kind = V_TENSOR, .u.t = t});
+      break;
+    }
+    case TS_BC_ALLOC_STORAGE: {
+      int64_t nb = dim_val(w + 2, slots);
+      if (nb < 0)
+        return ts_error(TS_ERR_RUNTIME, "%s: storage of %lld bytes", fname, (long long)nb);
+      ts_ndarray *t;
+      ts_status *st = ts_ndarray_create(1, &nb, TS_DT(TS_UINT, 8), &t);
+      if (st) return ts_status_annotate(st, "in function %s", fname);
+      __atomic_fetch_add(&a->alloc_bytes, (uint64_t)nb, __ATOMIC_RELAXED);
+      set_reg(&regs[w[1]], (vm_val){.kind = V_TENSOR, .u.t = t});
+      break;
+    }
+    case TS_BC_ALLOC_TENSOR: {
+      const vm_val *sv = &regs[w[2]];
+      if (sv->kind != V_TENSOR)
+        return ts_error(TS_ERR_RUNTIME, "%s: alloc_tensor: r%u is not a storage", fname, w[2]);
+      int64_t shape[TS_MAX_NDIM];
+      ts_dtype dt = ts_bc_word_dtype(w[3]);
+      size_t nb = ts_dtype_bytes(dt);
+      bool ok = true;
+      for (uint32_t d = 0; d < w[4]; d++) {
+        shape[d] = dim_val(w + 5 + 3 * d, slots);
+        ok = ok && shape[d] >= 0 && ts_size_mul(nb, (size_t)shape[d], &nb);
+      }
+      size_t have = ts_ndarray_nbytes(sv->u.t);
+      if (!ok || nb > have)
+        return ts_error(TS_ERR_RUNTIME,
+                        "%s: a planned tensor needs more than its storage's %zu bytes (is a "
+                        "dimension above its tir_var_upper_bound?)", fname, have);
+      void *data = ts_ndarray_data(sv->u.t);
+      ts_ndarray *t;
+      ts_status *st = ts_ndarray_view((int)w[4], shape, dt, data, &t);
+      if (st) return ts_status_annotate(st, "in function %s", fname);
+      if (nb) memset(data, 0, nb);
       set_reg(&regs[w[1]], (vm_val){.kind = V_TENSOR, .u.t = t});
       break;
     }
@@ -434,6 +471,14 @@ ts_status *ts_artifact_run(ts_artifact *a, const char *func,
   *out_values = outs.data;
   *out_n = (int)outs.len;
   return NULL;
+}
+
+uint64_t ts_artifact_alloc_bytes(const ts_artifact *a) {
+  return __atomic_load_n(&a->alloc_bytes, __ATOMIC_RELAXED);
+}
+
+void ts_artifact_alloc_bytes_reset(ts_artifact *a) {
+  __atomic_store_n(&a->alloc_bytes, 0, __ATOMIC_RELAXED);
 }
 
 void ts_artifact_free_values(ts_value *values, int n) {

@@ -7,6 +7,18 @@
 static const ts_pass_info passes[] = {
     {"legalize", "graph ops -> call_tir of generated TensorIR functions",
      ts_pass_legalize},
+    {"dispatch-library",
+     "op chains (matmul/linear/conv2d + bias/bn/residual/relu) -> "
+     "call_dps_packed of OpenBLAS/oneDNN library functions",
+     ts_pass_dispatch_library},
+    {"fold-constant", "evaluate bindings whose inputs are all constants "
+     "(ops, call_tir) into R.const", ts_pass_fold_constant},
+    {"dead-code-elimination", "remove unused pure bindings, then functions "
+     "unreachable from main and public functions", ts_pass_dead_code_elimination},
+    {"canonicalize-bindings", "replace y = x by x, fold tuple-get of a tuple "
+     "literal", ts_pass_canonicalize_bindings},
+    {"plan-memory", "share storage between intermediate tensors whose "
+     "lifetimes do not overlap (attribute tessera.memory_plan)", ts_pass_plan_memory},
     {"annotate-op-pattern", "TensorIR functions get attribute op_pattern "
      "(elementwise 0 .. opaque 8)", ts_pass_annotate_op_pattern},
     {"fuse-ops", "group call_tir chains into Primitive graph functions "

@@ -7,13 +7,23 @@
  * register); call_tir becomes ALLOC of the outputs (shapes from out_sinfo,
  * symbolic expressions evaluated with SHAPE_ARITH) + CALL_KERNEL, and
  * call_dps_packed ALLOC + CALL_PACKED.  A last pass inserts KILL after each
- * register's last use so that intermediate tensors are freed early. */
+ * register's last use so that intermediate tensors are freed early.
+ *
+ * A function carrying a memory plan (attribute "tessera.memory_plan", made
+ * by the plan-memory pass) is checked against ts_plan_collect (each planned
+ * tensor must be plannable, and tensors sharing a token must have disjoint
+ * live ranges: a hand-written plan is input like any other), then each
+ * planned tensor becomes ALLOC_TENSOR into its token's storage, made by one
+ * ALLOC_STORAGE before the token's first tensor (size from the plan, or
+ * computed from the tensor's shape when the plan says -1).  Storage
+ * registers are never KILLed, so views never outlive their storage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/ir_util.h"
 #include "ops/ops.h"
+#include "transform/graph/plan_memory.h"
 #include "vm/vm_internal.h"
 
 typedef struct reg_entry {
@@ -49,6 +59,12 @@ typedef struct comp {
   TS_VEC(uint32_t) slot_names;
   TS_VEC(deferred_dim) deferred;
   uint32_t n_regs;
+  /* memory plan of the function (all empty when it has none) */
+  TS_VEC(const ts_gvar *) plan_vars; /* planned tensors ... */
+  TS_VEC(int) plan_store;            /* ... and their tokens */
+  TS_VEC(int64_t) store_bytes;       /* per token; -1: from the shape */
+  TS_VEC(uint32_t) store_reg;        /* per token; UINT32_MAX: not made yet */
+  int cur_store;                     /* token of the binding being compiled */
 } comp;
 
 static uint32_t intern(comp *c, const char *s) {
@@ -212,8 +228,47 @@ static ts_status *flush_deferred(comp *c, ts_loc loc) {
 static ts_status *compile_value(comp *c, const ts_gexpr *e, const char *binding,
                                 uint32_t *out);
 
+/* ALLOC_TENSOR of a planned tensor into token `store` (making the storage
+ * first when this is the token's first tensor). */
+static void alloc_planned(comp *c, const ts_sinfo *si, int store, uint32_t dims[][3],
+                          uint32_t *out) {
+  int nd = si->u.tensor.ndim;
+  if (c->store_reg.data[store] == UINT32_MAX) {
+    uint32_t size[3];
+    int64_t fixed = c->store_bytes.data[store];
+    if (fixed >= 0) {
+      dim_of(TS_BC_DIM_IMM, fixed, size);
+    } else {
+      dim_of(TS_BC_DIM_IMM, (int64_t)ts_dtype_bytes(si->u.tensor.dtype), size);
+      for (int d = 0; d < nd; d++) {
+        uint32_t s = new_slot(c, NULL);
+        size_t at = begin(c, TS_BC_SHAPE_ARITH);
+        emit(c, s), emit(c, TS_BC_MUL);
+        emit_dim(c, size), emit_dim(c, dims[d]);
+        end(c, at);
+        dim_of(TS_BC_DIM_SLOT, s, size);
+      }
+    }
+    uint32_t r = new_reg(c);
+    size_t at = begin(c, TS_BC_ALLOC_STORAGE);
+    emit(c, r);
+    emit_dim(c, size);
+    end(c, at);
+    c->store_reg.data[store] = r;
+  }
+  *out = new_reg(c);
+  size_t at = begin(c, TS_BC_ALLOC_TENSOR);
+  emit(c, *out);
+  emit(c, c->store_reg.data[store]);
+  emit(c, ts_bc_dtype_word(si->u.tensor.dtype));
+  emit(c, (uint32_t)nd);
+  for (int d = 0; d < nd; d++) emit_dim(c, dims[d]);
+  end(c, at);
+}
+
+/* `store`: the memory plan's token for this output, or -1. */
 static ts_status *alloc_output(comp *c, const ts_sinfo *si, ts_loc loc,
-                               const char *callee, uint32_t *out) {
+                               const char *callee, int store, uint32_t *out) {
   if (!si || si->kind != TS_SI_TENSOR || si->u.tensor.ndim < 0 || !si->u.tensor.shape ||
       si->u.tensor.dtype.code == TS_VOID || si->u.tensor.ndim > TS_MAX_NDIM)
     return ts_status_make(TS_ERR_UNSUPPORTED, loc,
@@ -223,6 +278,10 @@ static ts_status *alloc_output(comp *c, const ts_sinfo *si, ts_loc loc,
   uint32_t dims[TS_MAX_NDIM][3];
   for (int d = 0; d < nd; d++)
     TS_RETURN_IF_ERROR(compile_dim(c, si->u.tensor.shape[d], loc, dims[d]));
+  if (store >= 0) {
+    alloc_planned(c, si, store, dims, out);
+    return NULL;
+  }
   *out = new_reg(c);
   size_t at = begin(c, TS_BC_ALLOC);
   emit(c, *out);
@@ -292,7 +351,7 @@ static ts_status *compile_dps(comp *c, const ts_gexpr *e, bool is_tir,
                         fname(c), callee);
   for (int i = 0; i < n_out && !st; i++) {
     uint32_t r = 0;
-    st = alloc_output(c, outs[i], e->loc, callee, &r);
+    st = alloc_output(c, outs[i], e->loc, callee, tuple_out ? -1 : c->cur_store, &r);
     if (!st) ts_vec_push(&regs, r);
   }
   /* extra scalar arguments (call_tir only) */
@@ -476,8 +535,14 @@ static void note_reg(uint32_t reg, bool is_def, void *ctx) {
   l->last[reg] = l->insn;
 }
 
+static bool is_storage(const comp *c, uint32_t r) {
+  for (size_t i = 0; i < c->store_reg.len; i++)
+    if (c->store_reg.data[i] == r) return true;
+  return false;
+}
+
 /* Inserts KILL r after the last instruction that touches r (never after the
- * final RET). */
+ * final RET); storage registers live to the end. */
 static void insert_kills(comp *c) {
   uint32_t n_insn = 0;
   for (size_t pc = 0; pc < c->code.len; pc += c->code.data[pc] >> 8) n_insn++;
@@ -494,7 +559,7 @@ static void insert_kills(comp *c) {
     pc += len;
     if (is_ret) continue;
     for (uint32_t r = 0; r < c->n_regs; r++)
-      if (l.last[r] == insn) {
+      if (l.last[r] == insn && !is_storage(c, r)) {
         ts_vec_push(&out, TS_BC_KILL | 2u << 8);
         ts_vec_push(&out, r);
       }
@@ -506,11 +571,87 @@ static void insert_kills(comp *c) {
   c->code.cap = out.cap;
 }
 
+/* ---- memory plan ------------------------------------------------------------ */
+
+static const ts_attr_value *dict_list(const ts_attrs *d, const char *key) {
+  const ts_attr_value *v = ts_attrs_get(d, key);
+  return v && v->kind == TS_ATTR_LIST ? v : NULL;
+}
+
+/* Reads and checks f's memory plan into c->plan_* / c->store_*. */
+static ts_status *read_plan(comp *c, const ts_gfunc *f) {
+  const ts_attr_value *pv = ts_attrs_get(f->attrs, TS_MEMORY_PLAN_ATTR);
+  if (!pv) return NULL;
+  const ts_attrs *d = pv->kind == TS_ATTR_DICT ? pv->u.dict : NULL;
+  const ts_attr_value *names = d ? dict_list(d, "tensors") : NULL;
+  const ts_attr_value *ids = d ? dict_list(d, "storage") : NULL;
+  const ts_attr_value *sizes = d ? dict_list(d, "storage_bytes") : NULL;
+  if (!names || !ids || !sizes || names->u.list.n != ids->u.list.n)
+    return ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: expected {\"tensors\": "
+                          "[names], \"storage\": [token of each], \"storage_bytes\": "
+                          "[size of each token]}", f->name);
+  for (int k = 0; k < sizes->u.list.n; k++) {
+    const ts_attr_value *v = sizes->u.list.items[k];
+    if (v->kind != TS_ATTR_INT || v->u.i < -1)
+      return ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: storage_bytes[%d] must "
+                            "be a size or -1", f->name, k);
+    ts_vec_push(&c->store_bytes, v->u.i);
+    ts_vec_push(&c->store_reg, UINT32_MAX);
+  }
+  ts_plan_tensor *pt;
+  int n = ts_plan_collect(f, &pt);
+  ts_status *st = NULL;
+  TS_VEC(int) which = {0}; /* plan entry -> index in pt */
+  for (int k = 0; k < names->u.list.n && !st; k++) {
+    const ts_attr_value *nv = names->u.list.items[k], *iv = ids->u.list.items[k];
+    if (nv->kind != TS_ATTR_STR || iv->kind != TS_ATTR_INT || iv->u.i < 0 ||
+        iv->u.i >= sizes->u.list.n) {
+      st = ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: entry %d needs a name and "
+                          "a token below %d", f->name, k, sizes->u.list.n);
+      break;
+    }
+    int j = 0;
+    while (j < n && strcmp(pt[j].binding->var->name, nv->u.s)) j++;
+    if (j == n || !pt[j].plannable) {
+      st = ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: '%s' cannot live in "
+                          "planned storage (it must be the one output of a call_tir or "
+                          "call_dps_packed, used only as an input of such calls)",
+                          f->name, nv->u.s);
+      break;
+    }
+    for (size_t q = 0; q < which.len && !st; q++) {
+      const ts_plan_tensor *o = &pt[which.data[q]];
+      if (which.data[q] == j)
+        st = ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: '%s' is listed twice",
+                            f->name, nv->u.s);
+      else if (c->plan_store.data[q] == iv->u.i && o->def <= pt[j].last &&
+               pt[j].def <= o->last)
+        st = ts_status_make(TS_ERR_VALUE, f->loc, "%s: memory plan: '%s' and '%s' share "
+                            "storage %lld but are live at the same time", f->name,
+                            o->binding->var->name, nv->u.s, (long long)iv->u.i);
+    }
+    ts_vec_push(&which, j);
+    ts_vec_push(&c->plan_vars, pt[j].binding->var);
+    ts_vec_push(&c->plan_store, (int)iv->u.i);
+  }
+  ts_vec_free(&which);
+  free(pt);
+  return st;
+}
+
+static int plan_store_of(const comp *c, const ts_gvar *v) {
+  for (size_t i = 0; i < c->plan_vars.len; i++)
+    if (c->plan_vars.data[i] == v) return c->plan_store.data[i];
+  return -1;
+}
+
 /* ---- functions ----------------------------------------------------------------- */
 
 static ts_status *compile_func(comp *c, const ts_gfunc *f, ts_bc_func *out) {
   c->f = f;
   c->code.len = c->regs.len = c->slots.len = c->slot_names.len = c->deferred.len = 0;
+  c->plan_vars.len = c->plan_store.len = c->store_bytes.len = c->store_reg.len = 0;
+  c->cur_store = -1;
   c->n_regs = (uint32_t)f->n_params;
   out->name = intern(c, f->name);
   out->n_params = (uint32_t)f->n_params;
@@ -542,12 +683,16 @@ static ts_status *compile_func(comp *c, const ts_gfunc *f, ts_bc_func *out) {
     TS_RETURN_IF_ERROR(st);
   }
   TS_RETURN_IF_ERROR(flush_deferred(c, f->loc));
+  TS_RETURN_IF_ERROR(read_plan(c, f));
   for (int b = 0; b < f->n_blocks; b++) {
     const ts_binding_block *blk = &f->blocks[b];
     for (int i = 0; i < blk->n; i++) {
       const ts_binding *bd = &blk->bindings[i];
       uint32_t r;
-      TS_RETURN_IF_ERROR(compile_value(c, bd->value, bd->var->name, &r));
+      c->cur_store = plan_store_of(c, bd->var);
+      ts_status *vst = compile_value(c, bd->value, bd->var->name, &r);
+      c->cur_store = -1;
+      TS_RETURN_IF_ERROR(vst);
       if (bd->kind == TS_BIND_MATCH_CAST) {
         char *what = ts_strdup_printf("match_cast '%s'", bd->var->name);
         ts_status *st = emit_match(c, r, what, bd->match_sinfo, bd->loc);
@@ -695,6 +840,10 @@ ts_status *ts_vm_compile(const ts_module *m, ts_vm_program **out) {
   ts_vec_free(&c.slots);
   ts_vec_free(&c.slot_names);
   ts_vec_free(&c.deferred);
+  ts_vec_free(&c.plan_vars);
+  ts_vec_free(&c.plan_store);
+  ts_vec_free(&c.store_bytes);
+  ts_vec_free(&c.store_reg);
   if (!st) {
     st = ts_bc_verify(p);
     if (st) {

@@ -128,7 +128,7 @@ TEST(rejects_missing_and_foreign_files) {
   char *ver = path("ver.so");
   CHECK_OK(ts_write_file_atomic(ver, data, len));
   CHECK_ERR(ts_artifact_load(ver, &a), TS_ERR_FORMAT,
-            "ver.so: artifact format version 7 is not supported (expected 1)");
+            "ver.so: artifact format version 7 is not supported (expected 2)");
   free(ver);
   /* a corrupted size field */
   uint32_t v1 = TS_BC_VERSION;

@@ -40,7 +40,8 @@ static ts_status *legalize_call(ts_module *m, ts_gexpr *call,
   ts_arena *a = m->arena;
   const char *base;
   ts_primfunc *f;
-  int args[TS_LEGALIZE_MAX_ARGS], n_args;
+  ts_gexpr *args[TS_LEGALIZE_MAX_ARGS];
+  int n_args;
   TS_RETURN_IF_ERROR(ts_op_legalize(a, call, &base, &f, args, &n_args));
   const char *name = intern_primfunc(m, f, base);
   ts_gexpr *gv = ts_gexpr_new(a, TS_G_GLOBAL, call->loc);
@@ -48,7 +49,7 @@ static ts_status *legalize_call(ts_module *m, ts_gexpr *call,
   ts_gexpr *tup = ts_gexpr_new(a, TS_G_TUPLE, call->loc);
   tup->u.tuple.n = n_args;
   tup->u.tuple.fields = ts_arena_array(a, (size_t)n_args + 1, sizeof(ts_gexpr *));
-  for (int i = 0; i < n_args; i++) tup->u.tuple.fields[i] = call->u.call.args[args[i]];
+  for (int i = 0; i < n_args; i++) tup->u.tuple.fields[i] = args[i];
   ts_gexpr *c = ts_gexpr_new(a, TS_G_CALL, call->loc);
   c->sinfo = call->sinfo;
   c->u.call.callee_kind = TS_CALLEE_OP;
@@ -57,9 +58,14 @@ static ts_status *legalize_call(ts_module *m, ts_gexpr *call,
   c->u.call.args = ts_arena_array(a, 2, sizeof(ts_gexpr *));
   c->u.call.args[0] = gv;
   c->u.call.args[1] = tup;
-  c->u.call.n_sinfo_args = 1;
-  c->u.call.sinfo_args = ts_arena_array(a, 1, sizeof(ts_sinfo *));
-  c->u.call.sinfo_args[0] = call->sinfo;
+  /* A tuple-valued op (R.split) has one out_sinfo per field. */
+  const ts_sinfo *rs = call->sinfo;
+  int n_out = rs->kind == TS_SI_TUPLE ? rs->u.tuple.n : 1;
+  c->u.call.n_sinfo_args = n_out;
+  c->u.call.sinfo_args = ts_arena_array(a, (size_t)n_out, sizeof(ts_sinfo *));
+  for (int i = 0; i < n_out; i++)
+    c->u.call.sinfo_args[i] =
+        rs->kind == TS_SI_TUPLE ? rs->u.tuple.fields[i] : call->sinfo;
   *out = c;
   return NULL;
 }
