@@ -87,6 +87,7 @@ fuzz: setup
 # bench/RESULTS.md.
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(TESSERA)
+	/usr/bin/python3 bench/sgemm_bench.py $(TESSERA)
 
 format:
 	find src include tests examples \( -name '*.c' -o -name '*.h' \) \

@@ -1,21 +1,29 @@
 /* cmd_build.c: `tessera build FILE -o ARTIFACT.so [--emit-c DIR]
- * [--schedule SCHED.py] [--passes a,b,c]`: compile a module into the
- * deployment artifact.  Nothing is written at ARTIFACT.so on failure. */
+ * [--schedule SCHED.py] [--passes a,b,c] [--target T] [--explain]`: compile
+ * a module into the deployment artifact.  With --target or --explain the
+ * default schedule rules (tune.h) run after the passes on every function not
+ * yet scheduled; --explain prints, per function, the rule and its trace.
+ * Nothing is written at ARTIFACT.so on failure. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "tessera/script.h"
+#include "tessera/transform.h"
+#include "tessera/tune.h"
 
-enum { OPT_OUT, OPT_EMIT, OPT_SCHEDULE, OPT_PASSES };
+enum { OPT_OUT, OPT_EMIT, OPT_SCHEDULE, OPT_PASSES, OPT_TARGET, OPT_EXPLAIN };
 static const cli_opt opts[] = {{"-o", true, false},
                                {"--emit-c", true, false},
                                {"--schedule", true, false},
-                               {"--passes", true, false}};
+                               {"--passes", true, false},
+                               {"--target", true, false},
+                               {"--explain", false, false}};
 
 int cmd_build(int argc, char **argv) {
   cli_args a;
-  if (!cli_parse("build", opts, 4, argc, argv, &a)) return 2;
+  if (!cli_parse("build", opts, 6, argc, argv, &a)) return 2;
   if (a.n_positional == 0) return cli_fail("build", "missing FILE argument");
   if (a.n_positional > 1)
     return cli_fail("build", "expected one file, got %d", a.n_positional);
@@ -29,7 +37,26 @@ int cmd_build(int argc, char **argv) {
     ts_module_destroy(m);
     return cli_report(st);
   }
-  st = cli_build_module(m, cli_get(&a, OPT_PASSES), out, cli_get(&a, OPT_EMIT));
+  const char *target = cli_get(&a, OPT_TARGET);
+  bool explain = cli_has(&a, OPT_EXPLAIN);
+  if (target || explain) {
+    const char *passes = cli_get(&a, OPT_PASSES);
+    ts_target t;
+    ts_strbuf ex = {0};
+    st = ts_target_parse(target, &t);
+    if (!st)
+      st = ts_pipeline_run(m, passes ? passes : ts_default_pipeline, true, NULL, NULL);
+    if (!st) st = ts_schedule_default(m, &t, explain ? &ex : NULL);
+    if (!st && explain) {
+      char *d = ts_target_describe(&t);
+      printf("target: %s\n%s", d, ex.data ? ex.data : "");
+      free(d);
+    }
+    ts_strbuf_free(&ex);
+    if (!st) st = cli_build_module(m, "", out, cli_get(&a, OPT_EMIT));
+  } else {
+    st = cli_build_module(m, cli_get(&a, OPT_PASSES), out, cli_get(&a, OPT_EMIT));
+  }
   ts_module_destroy(m);
   if (st) return cli_report(st);
   return 0;

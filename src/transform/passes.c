@@ -3,10 +3,13 @@
 #include <string.h>
 
 #include "tessera/transform.h"
+#include "tessera/tune.h"
 
 static const ts_pass_info passes[] = {
     {"legalize", "graph ops -> call_tir of generated TensorIR functions",
      ts_pass_legalize},
+    {"schedule-default", "rule-based schedules for unscheduled TensorIR functions "
+     "(arg: target, \"cpu -mcpu=native\")", ts_pass_schedule_default},
     {"dispatch-library",
      "op chains (matmul/linear/conv2d + bias/bn/residual/relu) -> "
      "call_dps_packed of OpenBLAS/oneDNN library functions",

@@ -1,0 +1,483 @@
+/* rules.c: rule-based default schedules (the pass "schedule-default").
+ *
+ * Like TVM's default schedule rules (DLight for GPUs, the x86 defaults of
+ * Relay/Relax for CPUs), each unscheduled PrimFunc gets a schedule chosen
+ * from the shape of its blocks, built only from schedule primitives so that
+ * the trace prints and replays:
+ *
+ *  - matmul (a block C[.., i, j] += A[.., i, k] * B[.., k, j] or B[.., j, k]
+ *    with spatial i, j and reduce k, optional batch): register tiles of
+ *    MR x NR (8x32 with AVX-512, 4x16 with AVX2; MR=1 and wide NR for
+ *    GEMV), B packed into panels [N/NR, K, NR] (cache_read +
+ *    transform_layout) when more than a few rows reuse it, the init split
+ *    off (decompose_reduction), the k loop handed to the sgemm micro-kernel
+ *    (annotation "tessera.micro_kernel", see codegen_c.c), the outer tile
+ *    loop parallel, epilogues (bias/relu/add) moved into the tile
+ *    (reverse_compute_at) and vectorized;
+ *  - injective blocks: all loops fused, split into a parallel outer loop
+ *    (when there is enough work per thread) and a vectorized inner one;
+ *  - reductions (sum, max, softmax/layer-norm pieces): the leading spatial
+ *    loops fused and parallel.
+ *
+ * A step a primitive refuses ends the rule for that block; the steps before
+ * it stay (each primitive keeps the function's meaning).  The rule and its
+ * trace are reported by `tessera build --explain`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule/sch_internal.h"
+#include "tessera/transform.h"
+#include "tessera/tune.h"
+
+/* Minimum number of scalar operations before a loop is made parallel. */
+#define MIN_PARALLEL_WORK 32768
+
+typedef struct rule_ctx {
+  ts_schedule *s;
+  ts_primfunc *f;
+  const ts_target *t;
+  ts_strbuf *why; /* the rule's one-line summary */
+  TS_VEC(const char *) done; /* blocks already scheduled by a rule */
+} rule_ctx;
+
+static bool is_done(rule_ctx *c, const char *name) {
+  for (size_t i = 0; i < c->done.len; i++)
+    if (!strcmp(c->done.data[i], name)) return true;
+  return false;
+}
+
+static bool const_int(const ts_expr *e, int64_t *v) {
+  if (e && e->kind == TS_E_INT) {
+    *v = e->u.int_value;
+    return true;
+  }
+  return false;
+}
+
+static bool uses_var(const ts_expr *e, const ts_var *v) { return sch_expr_uses(e, v); }
+
+static bool load_uses(const ts_expr *ld, const ts_var *v) {
+  for (int d = 0; d < ld->u.load.n; d++)
+    if (uses_var(ld->u.load.indices[d], v)) return true;
+  return false;
+}
+
+/* ---- matmul ------------------------------------------------------------------ */
+
+typedef struct mm_info {
+  int batch;          /* 0 or 1 leading spatial iteration variables */
+  int64_t M, N, K;
+  int b_read;         /* index of B in the block's reads */
+  const ts_buffer *B;
+  bool b_trans;       /* B[.., j, k] */
+} mm_info;
+
+static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
+  const ts_block *b = r->u.realize.block;
+  int n = b->n_iter_vars;
+  if (n < 3 || n > 4 || !b->init || r->u.realize.predicate || !b->body ||
+      b->body->kind != TS_S_STORE)
+    return false;
+  for (int i = 0; i < n; i++) {
+    ts_iter_type want = i == n - 1 ? TS_ITER_REDUCE : TS_ITER_SPATIAL;
+    int64_t mn;
+    if (b->iter_vars[i].type != want || !const_int(b->iter_vars[i].dom.min, &mn) ||
+        mn != 0)
+      return false;
+  }
+  int64_t ext[4];
+  for (int i = 0; i < n; i++)
+    if (!const_int(b->iter_vars[i].dom.extent, &ext[i])) return false;
+  /* loops bind the iteration variables one to one, in order */
+  ts_stmt **loops = NULL;
+  int nl = 0;
+  sch_enclosing_loops(f, r, &loops, &nl);
+  bool ok = nl == n;
+  for (int i = 0; ok && i < n; i++) {
+    const ts_expr *bv = r->u.realize.iter_values[i];
+    ok = bv->kind == TS_E_VAR && bv->u.var == loops[i]->u.for_.var;
+  }
+  free(loops);
+  if (!ok) return false;
+  const ts_stmt *st = b->body;
+  const ts_buffer *cb = st->u.store.buffer;
+  const ts_expr *v = st->u.store.value;
+  if (cb->dtype.code != TS_FLOAT || cb->dtype.bits != 32 || v->kind != TS_E_ADD)
+    return false;
+  const ts_expr *mul = v->u.bin.a->kind == TS_E_LOAD ? v->u.bin.b : v->u.bin.a;
+  const ts_expr *cl = mul == v->u.bin.a ? v->u.bin.b : v->u.bin.a;
+  if (cl->kind != TS_E_LOAD || cl->u.load.buffer != cb || mul->kind != TS_E_MUL ||
+      mul->u.bin.a->kind != TS_E_LOAD || mul->u.bin.b->kind != TS_E_LOAD)
+    return false;
+  const ts_var *vi = b->iter_vars[n - 3].var, *vj = b->iter_vars[n - 2].var,
+               *vk = b->iter_vars[n - 1].var;
+  const ts_expr *la = mul->u.bin.a, *lb = mul->u.bin.b;
+  if (load_uses(la, vj)) {
+    const ts_expr *t = la;
+    la = lb;
+    lb = t;
+  }
+  if (load_uses(la, vj) || !load_uses(la, vi) || !load_uses(la, vk) ||
+      load_uses(lb, vi) || !load_uses(lb, vj) || !load_uses(lb, vk))
+    return false;
+  if (la->u.load.buffer == cb || lb->u.load.buffer == cb) return false;
+  int nb = lb->u.load.n;
+  if (nb < 2) return false;
+  const ts_expr *last = lb->u.load.indices[nb - 1];
+  if (last->kind != TS_E_VAR) return false;
+  mi->b_trans = last->u.var == vk;
+  if (!mi->b_trans && last->u.var != vj) return false;
+  mi->batch = n - 3;
+  mi->M = ext[n - 3];
+  mi->N = ext[n - 2];
+  mi->K = ext[n - 1];
+  mi->B = lb->u.load.buffer;
+  mi->b_read = -1;
+  for (int i = 0; i < b->n_reads; i++)
+    if (b->reads[i].buffer == lb->u.load.buffer) mi->b_read = i;
+  return mi->b_read >= 0;
+}
+
+#define TRY(x)                                                                 \
+  do {                                                                         \
+    ts_status *st_ = (x);                                                      \
+    if (st_) {                                                                 \
+      ts_strbuf_printf(c->why, " [stopped: %s]", ts_status_message(st_));      \
+      ts_status_free(st_);                                                     \
+      goto out;                                                                \
+    }                                                                          \
+  } while (0)
+
+static void vectorize_innermost(rule_ctx *c, ts_rv blk) {
+  ts_rv *lp = NULL;
+  int n = 0;
+  ts_status *st = ts_sch_get_loops(c->s, blk, &lp, &n);
+  if (!st && n > 0) st = ts_sch_vectorize(c->s, lp[n - 1]);
+  ts_status_free(st);
+  free(lp);
+}
+
+static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
+  const ts_target *t = c->t;
+  const char *name = r->u.realize.block->name;
+  int64_t M = mi->M, N = mi->N;
+  int max_mr = t->num_vregs >= 32 ? 8 : 4;
+  int vf = 16; /* floats per micro-kernel vector (one zmm or two ymm) */
+  int64_t MR = 1, NR = 0;
+  static const int mrs[] = {8, 6, 4, 3, 2, 1};
+  for (size_t i = 0; i < sizeof mrs / sizeof mrs[0]; i++)
+    if (mrs[i] <= max_mr && M % mrs[i] == 0) {
+      MR = mrs[i];
+      break;
+    }
+  int64_t nr_max = MR == 1 ? 128 : t->num_vregs >= 32 ? 32 : 16;
+  for (int64_t nr = nr_max; nr >= vf; nr /= 2)
+    if (N % nr == 0) {
+      NR = nr;
+      break;
+    }
+  ts_rv *lp = NULL, *si = NULL, *sj = NULL, *cons = NULL;
+  int nl = 0, nc = 0;
+  ts_rv blk;
+  TRY(ts_sch_get_block(c->s, name, c->f->name, &blk));
+  TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
+  ts_rv lb = mi->batch ? lp[0] : -1, li = lp[nl - 3], lj = lp[nl - 2], lk = lp[nl - 1];
+  if (NR == 0) {
+    /* no micro-kernel: k outside a vectorized j */
+    ts_strbuf_printf(c->why, "matmul %lldx%lldx%lld: N not a multiple of %d, "
+                     "reordered i, k, j with j vectorized",
+                     (long long)M, (long long)mi->K, (long long)N, vf);
+    if (mi->b_trans) goto out;
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){li, lk, lj}, 3));
+    TRY(ts_sch_decompose_reduction(c->s, blk, lk, NULL));
+    TRY(ts_sch_vectorize(c->s, lj));
+    if (M >= 2 && M * N * mi->K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, li));
+    goto out;
+  }
+  /* B rows 4 KiB apart or more map to few L1 sets: pack them into panels
+   * (measured: packing per call does not pay below that) */
+  bool pack = (M >= 16 && N * 4 > 4096) || mi->b_trans;
+  bool j_outer = N / NR >= 2 * (int64_t)t->num_cores || M / MR < 2 * (int64_t)t->num_cores;
+  ts_strbuf_printf(c->why, "matmul %s%lldx%lldx%lld: %lldx%lld register tile, "
+                   "sgemm micro-kernel on k%s, %s tiles parallel",
+                   mi->batch ? "(batched) " : "", (long long)M, (long long)mi->K,
+                   (long long)N, (long long)MR, (long long)NR,
+                   pack ? ", B packed [N/NR, K, NR]" : "", j_outer ? "j" : "i");
+  int64_t fi[2] = {-1, MR}, fj[2] = {-1, NR};
+  TRY(ts_sch_split(c->s, li, fi, NULL, 2, true, &si));
+  TRY(ts_sch_split(c->s, lj, fj, NULL, 2, true, &sj));
+  ts_rv i0 = si[0], i1 = si[1], j0 = sj[0], j1 = sj[1];
+  ts_rv order[6];
+  int no = 0;
+  if (lb >= 0) order[no++] = lb;
+  order[no++] = j_outer ? j0 : i0;
+  order[no++] = j_outer ? i0 : j0;
+  order[no++] = lk;
+  order[no++] = i1;
+  order[no++] = j1;
+  TRY(ts_sch_reorder(c->s, order, no));
+  ts_rv tile = j_outer ? i0 : j0, outer = j_outer ? j0 : i0;
+  /* epilogues into the tile, while the matmul block is still whole */
+  TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
+  for (int i = 0; i < nc; i++) {
+    ts_status *st = ts_sch_reverse_compute_at(c->s, cons[i], tile, true);
+    if (st) {
+      ts_status_free(st);
+      continue;
+    }
+    vectorize_innermost(c, cons[i]);
+  }
+  if (pack) {
+    ts_rv cb;
+    TRY(ts_sch_cache_read(c->s, blk, mi->b_read, "global", &cb));
+    ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
+    int nd = mi->B->ndim;
+    ts_index_map map;
+    map.n_params = nd;
+    map.params = ts_arena_alloc(a, sizeof(ts_var *) * (size_t)nd);
+    map.n_results = nd + 1;
+    map.results = ts_arena_alloc(a, sizeof(ts_expr *) * (size_t)(nd + 1));
+    ts_dtype i64 = mi->B->shape[0]->dtype; /* the index dtype of B */
+    for (int d = 0; d < nd; d++) {
+      char nm[24];
+      snprintf(nm, sizeof nm, "ax%d", d);
+      map.params[d] = ts_var_new(a, ts_arena_strdup(a, nm), i64, (ts_loc){0});
+    }
+    for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
+    ts_var *jv = map.params[mi->b_trans ? nd - 2 : nd - 1];
+    ts_var *kv = map.params[mi->b_trans ? nd - 1 : nd - 2];
+    ts_expr *nr = ts_int(a, i64, NR);
+    map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, jv), nr);
+    map.results[nd - 1] = ts_varref(a, kv);
+    map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, jv), nr);
+    TRY(ts_sch_transform_layout(c->s, blk, 0, mi->b_read, &map));
+    /* packing: fused, vectorized by 16, parallel */
+    ts_rv *pl = NULL, *ps = NULL, fl = -1;
+    int npl = 0;
+    ts_status *st = ts_sch_get_loops(c->s, cb, &pl, &npl);
+    if (!st && npl > 1) st = ts_sch_fuse(c->s, pl, npl, true, &fl);
+    else if (!st && npl == 1) fl = pl[0];
+    int64_t pf[2] = {-1, 16};
+    if (!st && fl >= 0) st = ts_sch_split(c->s, fl, pf, NULL, 2, true, &ps);
+    if (!st && ps) st = ts_sch_vectorize(c->s, ps[1]);
+    if (!st && ps && t->num_cores > 1) st = ts_sch_parallel(c->s, ps[0]);
+    ts_status_free(st);
+    free(pl);
+    free(ps);
+  }
+  TRY(ts_sch_decompose_reduction(c->s, blk, lk, NULL));
+  ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
+  TRY(ts_sch_annotate(c->s, lk, "tessera.micro_kernel", &av));
+  if (lb >= 0) {
+    ts_rv fused;
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){lb, outer}, 2, true, &fused));
+    outer = fused;
+  }
+  if (t->num_cores > 1 && M * N * mi->K >= MIN_PARALLEL_WORK)
+    TRY(ts_sch_parallel(c->s, outer));
+out:
+  free(lp);
+  free(si);
+  free(sj);
+  free(cons);
+}
+
+/* ---- injective and reduction blocks ------------------------------------------ */
+
+static void rule_injective(rule_ctx *c, const ts_block *b) {
+  ts_rv blk, *lp = NULL, *sp = NULL;
+  int nl = 0;
+  TRY(ts_sch_get_block(c->s, b->name, c->f->name, &blk));
+  TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
+  if (nl == 0) goto out;
+  ts_rv l = lp[0];
+  if (nl > 1) TRY(ts_sch_fuse(c->s, lp, nl, true, &l));
+  int64_t total = 1;
+  bool known = true;
+  for (int i = 0; i < b->n_iter_vars; i++) {
+    int64_t e;
+    if (const_int(b->iter_vars[i].dom.extent, &e)) total *= e;
+    else known = false;
+  }
+  int64_t V = c->t->vector_bytes / 4;
+  ts_strbuf_printf(c->why, "%s%s: fused, split by %lld, inner vectorized", c->why->len ? "; " : "",
+                   b->name, (long long)V);
+  if (known && total < V) goto out;
+  int64_t fac[2] = {-1, V};
+  TRY(ts_sch_split(c->s, l, fac, NULL, 2, true, &sp));
+  TRY(ts_sch_vectorize(c->s, sp[1]));
+  if (c->t->num_cores > 1 && (!known || total >= MIN_PARALLEL_WORK)) {
+    ts_strbuf_append(c->why, ", outer parallel");
+    TRY(ts_sch_parallel(c->s, sp[0]));
+  }
+out:
+  free(lp);
+  free(sp);
+}
+
+static void rule_reduction(rule_ctx *c, const ts_block *b) {
+  ts_rv blk, *lp = NULL;
+  int nl = 0;
+  TRY(ts_sch_get_block(c->s, b->name, c->f->name, &blk));
+  TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
+  /* leading loops binding spatial iteration variables only */
+  ts_stmt *realize = NULL;
+  TRY(sch_block(c->s, blk, &realize));
+  int lead = 0;
+  int64_t rows = 1, work = 1;
+  for (int i = 0; i < nl; i++) {
+    ts_stmt *loop;
+    TRY(sch_loop(c->s, lp[i], &loop));
+    int64_t e = 0;
+    if (!const_int(loop->u.for_.extent, &e)) e = 1024;
+    work *= e;
+    bool spatial = true;
+    for (int k = 0; k < b->n_iter_vars; k++)
+      if (b->iter_vars[k].type != TS_ITER_SPATIAL &&
+          sch_expr_uses(realize->u.realize.iter_values[k], loop->u.for_.var))
+        spatial = false;
+    if (spatial && lead == i) {
+      lead++;
+      rows *= e;
+    }
+  }
+  ts_strbuf_printf(c->why, "%s%s: reduction", c->why->len ? "; " : "", b->name);
+  if (lead == 0 || rows < 2 || c->t->num_cores < 2 || work < MIN_PARALLEL_WORK) goto out;
+  ts_rv l = lp[0];
+  if (lead > 1) TRY(ts_sch_fuse(c->s, lp, lead, true, &l));
+  ts_strbuf_append(c->why, ", rows parallel");
+  TRY(ts_sch_parallel(c->s, l));
+out:
+  free(lp);
+}
+
+#undef TRY
+
+/* ---- driver ------------------------------------------------------------------ */
+
+static bool is_scheduled(const ts_primfunc *f) {
+  const ts_attr_value *v = ts_attrs_get(f->attrs, "tir.is_scheduled");
+  return v && (v->kind == TS_ATTR_BOOL || v->kind == TS_ATTR_INT) && v->u.i;
+}
+
+static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
+                          ts_strbuf *why) {
+  rule_ctx c = {s, f, t, why, {0}};
+  ts_stmt **blocks = NULL;
+  int nb = 0;
+  sch_all_blocks(f->body, &blocks, &nb);
+  /* matmuls first: their epilogues join their tiles */
+  for (int i = 0; i < nb; i++) {
+    const ts_block *b = blocks[i]->u.realize.block;
+    mm_info mi;
+    if (b->n_iter_vars == 0 || is_done(&c, b->name) || !match_matmul(f, blocks[i], &mi))
+      continue;
+    ts_stmt **before = NULL, **now = NULL;
+    int nbefore = 0, nnow = 0;
+    sch_all_blocks(f->body, &before, &nbefore);
+    const char *name = b->name;
+    rule_matmul(&c, blocks[i], &mi);
+    ts_vec_push(&c.done, name);
+    /* every loop nest holding a block the rule made (packing, init, update)
+     * belongs to the rule */
+    ts_stmt *root = f->body;
+    ts_stmt *top = root && root->kind == TS_S_BLOCK_REALIZE ? root->u.realize.block->body : root;
+    int ntop = top && top->kind == TS_S_SEQ ? top->u.seq.n : 1;
+    for (int t2 = 0; t2 < ntop; t2++) {
+      ts_stmt *st = top->kind == TS_S_SEQ ? top->u.seq.stmts[t2] : top;
+      sch_all_blocks(st, &now, &nnow);
+      bool mine = false;
+      for (int k = 0; k < nnow && !mine; k++) {
+        const char *nm = now[k]->u.realize.block->name;
+        bool old = false;
+        for (int q = 0; q < nbefore; q++)
+          if (!strcmp(before[q]->u.realize.block->name, nm)) old = true;
+        mine = !old || !strcmp(nm, name);
+      }
+      for (int k = 0; mine && k < nnow; k++) ts_vec_push(&c.done, now[k]->u.realize.block->name);
+      free(now);
+      now = NULL;
+    }
+    free(before);
+    /* the packing block (cache_read) is made parallel here */
+  }
+  free(blocks);
+  sch_all_blocks(f->body, &blocks, &nb);
+  for (int i = 0; i < nb; i++) {
+    const ts_block *b = blocks[i]->u.realize.block;
+    if (b->n_iter_vars == 0 || is_done(&c, b->name)) continue;
+    /* only blocks at the top of their own loop nest */
+    ts_stmt *enc = sch_enclosing_block(f, blocks[i]);
+    if (enc && enc->u.realize.block->n_iter_vars != 0) continue;
+    bool reduce = false;
+    for (int k = 0; k < b->n_iter_vars; k++)
+      if (b->iter_vars[k].type != TS_ITER_SPATIAL) reduce = true;
+    if (reduce) rule_reduction(&c, b);
+    else rule_injective(&c, b);
+  }
+  free(blocks);
+  ts_vec_free(&c.done);
+}
+
+ts_status *ts_schedule_default(ts_module *m, const ts_target *t,
+                               ts_strbuf *explain) {
+  bool any = false;
+  for (int i = 0; i < m->n_funcs; i++)
+    if (m->funcs[i].kind == TS_FUNC_PRIM && !is_scheduled(m->funcs[i].u.prim)) any = true;
+  if (!any) return NULL;
+  ts_schedule *s = ts_schedule_create(m, 0);
+  ts_module *sm = ts_schedule_module(s);
+  ts_arena *a = ts_module_arena(sm);
+  size_t trace_len = 0;
+  for (int i = 0; i < sm->n_funcs; i++) {
+    if (sm->funcs[i].kind != TS_FUNC_PRIM) continue;
+    ts_primfunc *f = sm->funcs[i].u.prim;
+    if (is_scheduled(f)) {
+      if (explain) ts_strbuf_printf(explain, "%s: already scheduled, kept\n", f->name);
+      continue;
+    }
+    ts_strbuf why = {0};
+    ts_strbuf_append(&why, "");
+    schedule_func(s, f, t, &why);
+    if (!f->attrs) f->attrs = ts_attrs_new(a);
+    ts_attrs_set(a, f->attrs, "tir.is_scheduled", ts_attr_bool(a, true));
+    if (explain) {
+      char *tr = ts_schedule_trace_text(s);
+      size_t n = strlen(tr);
+      ts_strbuf_printf(explain, "%s: %s\n", f->name,
+                       why.len ? why.data : "no rule applies (left as written)");
+      if (n > trace_len) {
+        ts_strbuf_append(explain, "  trace:\n");
+        for (char *p = tr + trace_len; *p;) {
+          char *e = strchr(p, '\n');
+          size_t len = e ? (size_t)(e - p) : strlen(p);
+          if (len) {
+            ts_strbuf_append(explain, "    ");
+            ts_strbuf_appendn(explain, p, len);
+            ts_strbuf_append(explain, "\n");
+          }
+          p += len + (e ? 1 : 0);
+        }
+      }
+      trace_len = n;
+      free(tr);
+    }
+    ts_strbuf_free(&why);
+  }
+  /* the scheduled functions replace m's (copied into m's arena) */
+  for (int i = 0; i < sm->n_funcs; i++) {
+    if (sm->funcs[i].kind != TS_FUNC_PRIM) continue;
+    ts_primfunc *g = ts_primfunc_copy(m->arena, sm->funcs[i].u.prim);
+    ts_func nf = {.kind = TS_FUNC_PRIM, .name = g->name, .u.prim = g};
+    ts_module_set(m, nf);
+  }
+  ts_schedule_destroy(s);
+  return NULL;
+}
+
+ts_status *ts_pass_schedule_default(ts_module *m, const char *args) {
+  ts_target t;
+  TS_RETURN_IF_ERROR(ts_target_parse(args, &t));
+  return ts_schedule_default(m, &t, NULL);
+}
