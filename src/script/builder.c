@@ -333,6 +333,13 @@ ts_attr_value *sb_attr_value(sb_ctx *c, const py_expr *e) {
     return ts_attr_float(c->a, -e->u.unary.operand->u.float_value);
   v->kind = TS_ATTR_EXPR;
   v->u.expr = sb_tir_expr(c, e, TS_VOIDT);
+  /* An expression that folds to a literal is that literal ("+True", "2 * 3"):
+   * the printer writes literals, so this keeps print -> parse a fixed point. */
+  ts_expr *x = v->u.expr;
+  if (x->kind == TS_E_INT && x->dtype.code == TS_BOOL)
+    return ts_attr_bool(c->a, x->u.int_value != 0);
+  if (x->kind == TS_E_INT && x->dtype.code == TS_INT && x->dtype.bits == 32)
+    return ts_attr_int(c->a, x->u.int_value);
   return v;
 }
 
