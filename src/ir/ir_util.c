@@ -474,10 +474,21 @@ ts_stmt *ts_mutate_stmt(ts_mutator *m, ts_stmt *s) {
  * ----------------------------------------------------------------
  */
 
+/* Substitution preserves types: an integer value of another width than the
+ * variable it replaces is converted (an immediate is re-made in the
+ * variable's dtype, anything else cast), so that the expressions around it
+ * stay well-typed -- e.g. int32 loop indices put into an index map written
+ * over int64 parameters. */
 static ts_expr *subst_pre(ts_mutator *m, ts_expr *e) {
   if (e->kind != TS_E_VAR)
     return NULL;
-  return ts_ptrmap_get((const ts_ptrmap *)m->ctx, e->u.var);
+  ts_expr *r = ts_ptrmap_get((const ts_ptrmap *)m->ctx, e->u.var);
+  if (!r || ts_dtype_eq(r->dtype, e->dtype) || !ts_dtype_is_int(r->dtype) ||
+      !ts_dtype_is_int(e->dtype))
+    return r;
+  if (r->kind == TS_E_INT)
+    return ts_int(m->arena, e->dtype, r->u.int_value);
+  return ts_cast(m->arena, e->dtype, r);
 }
 
 /* Folds the nodes rebuilt because a child changed. */

@@ -278,7 +278,7 @@ static bool find_micro(const ts_stmt *s, void *ctx) {
 static void run_module(const char *name, ts_module *ref, const char *tmp,
                        int want_micro) {
   ts_module *legal = ts_module_copy(ref);
-  ts_status *st = ts_pipeline_run(legal, ts_default_pipeline, true, NULL, NULL);
+  ts_status *st = ts_pipeline_run(legal, "legalize", true, NULL, NULL);
   ts_module *m = NULL;
   if (!st) {
     m = ts_module_copy(legal);
