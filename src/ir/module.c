@@ -196,8 +196,24 @@ ts_expr *ts_varref(ts_arena *a, ts_var *v) {
   return e;
 }
 
+/* Integer operands of different widths meet at the wider one (an
+ * immediate is re-made, anything else cast), as TVM's expression
+ * constructors do; other mismatches are left for the verifier to report. */
+static void promote_ints(ts_arena *a, ts_expr **x, ts_expr **y) {
+  ts_dtype tx = (*x)->dtype, ty = (*y)->dtype;
+  if (ts_dtype_eq(tx, ty) || tx.code != TS_INT || ty.code != TS_INT ||
+      tx.lanes != ty.lanes)
+    return;
+  ts_expr **narrow = tx.bits < ty.bits ? x : y;
+  ts_dtype wide = tx.bits < ty.bits ? ty : tx;
+  *narrow = (*narrow)->kind == TS_E_INT
+                ? ts_int(a, wide, (*narrow)->u.int_value)
+                : ts_cast(a, wide, *narrow);
+}
+
 ts_expr *ts_binary(ts_arena *a, ts_expr_kind k, ts_expr *x, ts_expr *y) {
   TS_ASSERT(ts_expr_kind_is_binary(k));
+  promote_ints(a, &x, &y);
   ts_dtype t = x->dtype;
   if (k >= TS_E_EQ && k <= TS_E_OR) {
     t = TS_BOOLT;

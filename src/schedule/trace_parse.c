@@ -390,8 +390,28 @@ static ts_status *conv_index_expr(tp_ctx *c, const py_expr *e, ts_var **ps,
     ts_expr *x, *y;
     TS_RETURN_IF_ERROR(conv_index_expr(c, e->u.binop.left, ps, lam, &x));
     TS_RETURN_IF_ERROR(conv_index_expr(c, e->u.binop.right, ps, lam, &y));
+    /* a literal takes the dtype of the other operand (T.int64(4) with an
+     * int32 parameter, 4 with an int64 one), as in TVMScript */
+    if (!ts_dtype_eq(x->dtype, y->dtype)) {
+      if (y->kind == TS_E_INT) y = ts_int(ar, x->dtype, y->u.int_value);
+      else if (x->kind == TS_E_INT) x = ts_int(ar, y->dtype, x->u.int_value);
+      else y = ts_cast(ar, x->dtype, y);
+    }
     *out = ts_binary(ar, k, x, y);
     return NULL;
+  }
+  case PY_CALL: {
+    /* T.int64(4) / T.int32(4) */
+    const py_expr *f = e->u.call.func;
+    ts_dtype dt;
+    if (f->kind == PY_ATTR && f->u.attr.value->kind == PY_NAME &&
+        !strcmp(f->u.attr.value->u.name, "T") && e->u.call.n_args == 1 &&
+        e->u.call.args[0]->kind == PY_INT && ts_dtype_parse(f->u.attr.name, &dt) &&
+        ts_dtype_is_int(dt)) {
+      *out = ts_int(ar, dt, e->u.call.args[0]->u.int_value);
+      return NULL;
+    }
+    break;
   }
   default: break;
   }

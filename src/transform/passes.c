@@ -32,7 +32,7 @@ static const ts_pass_info passes[] = {
 
 const char ts_default_pipeline[] =
     "legalize,annotate-op-pattern,fold-constant,fuse-ops,fuse-tir,"
-    "dead-code-elimination,plan-memory";
+    "dead-code-elimination,schedule-default,plan-memory";
 
 const ts_pass_info *ts_pass_lookup(const char *name) {
   for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
