@@ -609,6 +609,13 @@ ts_expr *ts_expr_simplify_const(ts_arena *a, ts_expr *e) {
       return x;
     if (ts_expr_same(x, y))
       return ts_int(a, e->dtype, 0);
+    /* (p + q) - p -> q and (p + q) - q -> p: region ends minus starts */
+    if (ts_dtype_is_int(e->dtype) && x->kind == TS_E_ADD) {
+      if (ts_expr_same(x->u.bin.a, y))
+        return x->u.bin.b;
+      if (ts_expr_same(x->u.bin.b, y))
+        return x->u.bin.a;
+    }
     break;
   case TS_E_MUL:
     if ((ky && cy == 0) || (kx && cx == 0))

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/ir_util.h"
 #include "script/builder.h"
 
 enum { LIT_NONE, LIT_INT, LIT_FLOAT };
@@ -266,34 +267,6 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
 
 /* ---- small linear simplifier for region extents and loop extents ------- */
 
-static bool expr_eq(const ts_expr *x, const ts_expr *y) {
-  if (x == y)
-    return true;
-  if (!x || !y || x->kind != y->kind || !ts_dtype_eq(x->dtype, y->dtype))
-    return false;
-  switch (x->kind) {
-  case TS_E_INT:
-    return x->u.int_value == y->u.int_value;
-  case TS_E_FLOAT:
-    return x->u.float_value == y->u.float_value;
-  case TS_E_VAR:
-    return x->u.var == y->u.var;
-  case TS_E_CAST:
-  case TS_E_NOT:
-    return expr_eq(x->u.unary.a, y->u.unary.a);
-  case TS_E_LOAD:
-    if (x->u.load.buffer != y->u.load.buffer || x->u.load.n != y->u.load.n)
-      return false;
-    for (int i = 0; i < x->u.load.n; i++)
-      if (!expr_eq(x->u.load.indices[i], y->u.load.indices[i]))
-        return false;
-    return true;
-  default:
-    if (ts_expr_kind_is_binary(x->kind))
-      return expr_eq(x->u.bin.a, y->u.bin.a) && expr_eq(x->u.bin.b, y->u.bin.b);
-    return false;
-  }
-}
 
 typedef struct lterm {
   ts_expr *e;
@@ -321,7 +294,7 @@ static void linearize(sb_ctx *c, ts_expr *e, int64_t sign, lterms *ts,
     return;
   }
   for (int i = 0; i < ts->len; i++)
-    if (expr_eq(ts->data[i].e, e)) {
+    if (ts_expr_same(ts->data[i].e, e)) {
       ts->data[i].coef += sign;
       return;
     }
@@ -338,7 +311,7 @@ static ts_expr *diff(sb_ctx *c, ts_expr *hi, ts_expr *lo, ts_loc loc) {
     match_types(c, "-", &x, &y, loc);
     return at(c, ts_binary(c->a, TS_E_SUB, x, y), loc);
   }
-  if (hi->kind == TS_E_ADD && expr_eq(hi->u.bin.a, lo))
+  if (hi->kind == TS_E_ADD && ts_expr_same(hi->u.bin.a, lo))
     return hi->u.bin.b;
   lterms ts = {0};
   int64_t k = 0;
