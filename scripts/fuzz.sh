@@ -30,6 +30,13 @@ case "$target" in
       [ -f "$f" ] && cp "$f" "$corpus/"
     done
     ;;
+  fuzz_onnx)
+    # small ONNX models: the node tests of the onnx wheel (scripts/venv.sh)
+    for f in .venv-test/lib/python3*/site-packages/onnx/backend/test/data/node/*/model.onnx; do
+      [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 65536 ] &&
+        cp "$f" "$corpus/$(basename "$(dirname "$f")").onnx"
+    done
+    ;;
   *)
     # .npy seeds: a few dtypes, shapes and byte orders.
     /usr/bin/python3 - "$corpus" <<'PY'

@@ -11,7 +11,7 @@ PACKAGES=(
   libomp-dev                        # OpenMP for clang (fuzz build)
   libdlpack-dev libopenblas-dev libdnnl-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-  python3 python3-numpy python3-torch python3-venv
+  python3 python3-numpy python3-torch python3-torchvision python3-venv
   clang-format
 )
 
@@ -24,8 +24,11 @@ for p in "${PACKAGES[@]}"; do
   esac
 done
 
+# The ONNX tests' Python environment (.venv-test: Debian's python3 plus
+# `onnx` from PyPI); scripts/venv.sh does nothing when it is already there.
+here=$(dirname "$0")
 if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+  exec "$here/venv.sh"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,3 +41,4 @@ echo "setup.sh: installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
+"$here/venv.sh"

@@ -55,5 +55,7 @@ ts_status *cli_build_module(ts_module *m, const char *passes,
 char *cli_temp_dir(void);
 void cli_remove_temp_dir(char *dir);
 int cmd_schedule(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "cli/cli.h"
+#include "tessera/frontend.h"
 #include "tessera/interp.h"
 #include "tessera/script.h"
 #include "tessera/vm.h"
@@ -546,7 +547,9 @@ int cmd_run(int argc, char **argv) {
   if (is_artifact) {
     if ((st = ts_artifact_load(file, &c.art))) return cli_report(st);
   } else {
-    if ((st = ts_script_parse_file(file, &c.m))) return cli_report(st);
+    st = ends_with(file, ".onnx") ? ts_onnx_import(file, &c.m)
+                                  : ts_script_parse_file(file, &c.m);
+    if (st) return cli_report(st);
     const char *sched = cli_get(&a, OPT_SCHEDULE);
     if (sched && (st = cli_apply_schedule(&c.m, sched)))
       return finish(&c, &e, cli_report(st));

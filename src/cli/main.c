@@ -24,7 +24,11 @@ static const char usage[] =
     "      compile a module into one deployment artifact\n"
     "  run FILE [--func NAME] [--input NAME=x.npy]... [--random-inputs SEED]\n"
     "      [--output-dir DIR] [--interpret] [--repeat N]\n"
-    "      run a function; outputs go to DIR/output_<i>.npy\n";
+    "      run a function; outputs go to DIR/output_<i>.npy\n"
+    "  import MODEL.onnx [-o FILE.tvmscript]\n"
+    "      import an ONNX model and print it as TVMScript\n"
+    "  compile MODEL.onnx -o ARTIFACT.so [--emit-c DIR] [--passes a,b,c]\n"
+    "      import an ONNX model and compile it into one artifact\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -46,6 +50,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "transform")) return cmd_transform(argc - 2, argv + 2);
   if (!strcmp(cmd, "build")) return cmd_build(argc - 2, argv + 2);
   if (!strcmp(cmd, "schedule")) return cmd_schedule(argc - 2, argv + 2);
+  if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
+  if (!strcmp(cmd, "compile")) return cmd_compile(argc - 2, argv + 2);
   fprintf(stderr, "tessera: unknown command '%s' (try 'tessera --help')\n",
           cmd);
   return 2;

@@ -118,8 +118,8 @@ static ts_status *infer_binary_a(ts_arena *a, const ts_gexpr *call,
                           "requires numeric operands, got bool");
   }
   if (k == K_COMPARE || k == K_LOGIC) dt = TS_BOOLT;
-  ts_expr **sh;
-  int nd;
+  ts_expr **sh = NULL;
+  int nd = 0;
   TS_RETURN_IF_ERROR(broadcast_n(a, call, s, n, &sh, &nd));
   *out = ts_ops_tensor(a, sh, nd, dt);
   return NULL;

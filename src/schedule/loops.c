@@ -360,6 +360,11 @@ ts_status *ts_sch_fuse(ts_schedule *s, const ts_rv *rvs, int n,
   for (int i = 0; i < n && !st; i++) st = sch_loop(s, rvs[i], &ls[i]);
   if (!st) st = check_distinct("fuse", s, ls, n);
   for (int i = 0; i < n && !st; i++) st = loop_static("fuse", ls[i], &ext[i]);
+  for (int i = 0; i < n && !st; i++)
+    if (ext[i] == 0)
+      st = sch_error("fuse", "loop '%s' has extent 0 (an empty iteration "
+                             "space has nothing to fuse)",
+                     lname(ls[i]));
   for (int i = 0; i + 1 < n && !st; i++) {
     ts_stmt *body = ls[i]->u.for_.body;
     if (body == ls[i + 1]) continue;
