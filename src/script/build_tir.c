@@ -1354,10 +1354,18 @@ static ts_region make_region(sb_ctx *c, const py_expr *e) {
       tv hi = it->u.slice.hi ? tir_expr(c, it->u.slice.hi) : typed(b->shape[i]);
       ts_expr *x, *y;
       unify(c, ":", lo, hi, &x, &y, it->loc);
+      if (!ts_dtype_is_int(x->dtype) || !ts_dtype_is_int(y->dtype))
+        sb_fail(c, it->loc, TS_ERR_TYPE,
+                "region bounds of buffer '%s' must be integers, got %s",
+                b->name, dstr(c, ts_dtype_is_int(x->dtype) ? y->dtype : x->dtype));
       r.ranges[i].min = x;
       r.ranges[i].extent = diff(c, y, x, it->loc);
     } else {
       ts_expr *x = sb_tir_expr(c, it, TS_I32);
+      if (!ts_dtype_is_int(x->dtype))
+        sb_fail(c, it->loc, TS_ERR_TYPE,
+                "index of buffer '%s' must be an integer, got %s", b->name,
+                dstr(c, x->dtype));
       r.ranges[i].min = x;
       r.ranges[i].extent = at(c, ts_int(c->a, x->dtype, 1), it->loc);
     }
