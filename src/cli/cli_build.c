@@ -22,9 +22,22 @@ ts_status *cli_apply_schedule(ts_module **m, const char *script_path) {
     ts_schedule_destroy(s);
     return st;
   }
-  ts_module_destroy(*m);
-  *m = ts_schedule_take_module(s);
+  /* Functions the script changed are scheduled by hand now: mark them
+   * "tir.is_scheduled" (as TVM does) so that the default rules leave them
+   * alone. */
+  ts_module *out = ts_schedule_take_module(s);
   ts_schedule_destroy(s);
+  for (int i = 0; i < out->n_funcs; i++) {
+    if (out->funcs[i].kind != TS_FUNC_PRIM) continue;
+    ts_primfunc *f = out->funcs[i].u.prim;
+    ts_primfunc *before = ts_module_primfunc(*m, f->name);
+    if (before && ts_primfunc_equal(before, f, NULL)) continue;
+    if (!f->attrs) f->attrs = ts_attrs_new(out->arena);
+    ts_attrs_set(out->arena, f->attrs, "tir.is_scheduled",
+                 ts_attr_bool(out->arena, true));
+  }
+  ts_module_destroy(*m);
+  *m = out;
   return NULL;
 }
 

@@ -941,15 +941,6 @@ ts_status *ts_trace_apply(ts_schedule *s, const char *text, size_t len,
   ts_status *st = py_parse(a, src, len, filename ? filename : "<schedule>",
                            &body);
   if (!st) st = run_body(&c, &body);
-  /* Every function the script worked on is scheduled by hand now: mark it
-   * "tir.is_scheduled" (as TVM does) so that default rules leave it alone. */
-  for (size_t i = 0; !st && i < s->rvs.len; i++) {
-    ts_primfunc *f = s->rvs.data[i].func;
-    if (!f || s->rvs.data[i].kind == SCH_RV_INT) continue;
-    if (!f->attrs) f->attrs = ts_attrs_new(s->mod->arena);
-    ts_attrs_set(s->mod->arena, f->attrs, "tir.is_scheduled",
-                 ts_attr_bool(s->mod->arena, true));
-  }
   for (size_t i = 0; i < c.names.len; i++) free(c.names.data[i].rvs);
   ts_vec_free(&c.names);
   ts_arena_destroy(a);
