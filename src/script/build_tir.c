@@ -213,16 +213,26 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
   *ok = true;
   switch (op) {
   case PY_OP_ADD:
-    return isf ? float_lit(c, fa + fb, loc) : int_lit(c, ia + ib, loc);
   case PY_OP_SUB:
-    return isf ? float_lit(c, fa - fb, loc) : int_lit(c, ia - ib, loc);
-  case PY_OP_MUL:
-    return isf ? float_lit(c, fa * fb, loc) : int_lit(c, ia * ib, loc);
+  case PY_OP_MUL: {
+    if (isf)
+      return float_lit(c, op == PY_OP_ADD ? fa + fb : op == PY_OP_SUB ? fa - fb : fa * fb,
+                       loc);
+    int64_t r;
+    bool over = op == PY_OP_ADD   ? __builtin_add_overflow(ia, ib, &r)
+                : op == PY_OP_SUB ? __builtin_sub_overflow(ia, ib, &r)
+                                  : __builtin_mul_overflow(ia, ib, &r);
+    if (over)
+      sb_fail(c, loc, TS_ERR_VALUE, "integer overflow in a constant expression");
+    return int_lit(c, r, loc);
+  }
   case PY_OP_DIV:
   case PY_OP_FLOORDIV:
   case PY_OP_MOD:
     if (fb == 0)
       sb_fail(c, loc, TS_ERR_VALUE, "division by zero");
+    if (!isf && ia == INT64_MIN && ib == -1)
+      sb_fail(c, loc, TS_ERR_VALUE, "integer overflow in a constant expression");
     if (op == PY_OP_DIV)
       return float_lit(c, fa / fb, loc);
     if (op == PY_OP_FLOORDIV)
@@ -235,8 +245,12 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
       return float_lit(c, pow(fa, fb), loc);
     {
       int64_t r = 1;
-      for (int64_t i = 0; i < ib && i < 64; i++)
-        r *= ia;
+      if (ia == 0 || ia == 1 || ia == -1) /* no overflow, any exponent */
+        r = ia == -1 ? (ib % 2 ? -1 : 1) : (ib == 0 ? 1 : ia);
+      else
+        for (int64_t i = 0; i < ib; i++) /* |ia| >= 2: overflows by i = 63 */
+          if (__builtin_mul_overflow(r, ia, &r))
+            sb_fail(c, loc, TS_ERR_VALUE, "integer overflow in a constant expression");
       return int_lit(c, r, loc);
     }
   case PY_OP_BITAND:
@@ -254,7 +268,7 @@ static tv fold(sb_ctx *c, py_op op, tv a, tv b, ts_loc loc, bool *ok) {
     case PY_OP_BITXOR:
       return int_lit(c, ia ^ ib, loc);
     case PY_OP_LSHIFT:
-      return int_lit(c, ia << (ib & 63), loc);
+      return int_lit(c, (int64_t)((uint64_t)ia << (ib & 63)), loc);
     default:
       return int_lit(c, ia >> (ib & 63), loc);
     }
