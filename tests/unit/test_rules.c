@@ -267,13 +267,21 @@ static void interp_primfunc(const char *file, ts_module *ref, ts_module *m,
   free(a2);
 }
 
-static int n_micro = 0;
+static int n_micro = 0, n_rf = 0, n_packed = 0;
 static bool find_micro(const ts_stmt *s, void *ctx) {
   (void)ctx;
   if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel"))
     n_micro++;
+  if (s->kind == TS_S_BLOCK_REALIZE) {
+    const char *nm = s->u.realize.block->name;
+    size_t l = strlen(nm);
+    if (strstr(nm, "_rf")) n_rf++;
+    if (l > 7 && !strcmp(nm + l - 7, "_global")) n_packed++;
+  }
   return true;
 }
+
+/* want_micro == -2: the GEMV path (rfactor, no packing, no micro-kernel) */
 
 static void run_module(const char *name, ts_module *ref, const char *tmp,
                        int want_micro) {
@@ -289,12 +297,12 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
   ts_artifact *art = NULL;
   if (!st) st = ts_artifact_load(so, &art);
   if (st) {
-    if (want_micro >= 0) CHECK_FAIL_("%s: %s", name, ts_status_message(st));
+    if (want_micro >= 0 || want_micro == -2) CHECK_FAIL_("%s: %s", name, ts_status_message(st));
     else fprintf(stderr, "  skip %s: build: %s\n", name, ts_status_message(st));
     skipped++;
     ts_status_free(st);
   } else {
-    n_micro = 0;
+    n_micro = n_rf = n_packed = 0;
     for (int i = 0; i < m->n_funcs; i++) {
       if (m->funcs[i].kind != TS_FUNC_PRIM) continue;
       ts_primfunc *g = m->funcs[i].u.prim;
@@ -303,6 +311,11 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
       ts_stmt_visit(g->body, find_micro, NULL, NULL);
     }
     if (want_micro > 0) CHECK(n_micro >= want_micro);
+    if (want_micro == -2) {
+      CHECK(n_rf > 0);
+      CHECK(n_packed == 0);
+      CHECK(n_micro == 0);
+    }
     for (int i = 0; i < legal->n_funcs; i++)
       if (legal->funcs[i].kind == TS_FUNC_PRIM)
         interp_primfunc(name, legal, m, legal->funcs[i].u.prim);
@@ -375,6 +388,22 @@ static const char *dense_relu =
     "                vi, vj = T.axis.remap(\"SS\", [i, j])\n"
     "                D[vi, vj] = T.max(C[vi, vj], T.float32(0))\n";
 
+#define DENSE_RELU(NAME, M, K, N)                                               \
+  "@I.ir_module\nclass Module:\n    @T.prim_func\n    def " NAME              \
+  "(A: T.Buffer((" #M ", " #K "), \"float32\"), B: T.Buffer((" #N ", " #K     \
+  "), \"float32\"), D: T.Buffer((" #M ", " #N "), \"float32\")):\n"           \
+  "        C = T.alloc_buffer((" #M ", " #N "), \"float32\")\n"               \
+  "        for i, j, k in T.grid(" #M ", " #N ", " #K "):\n"                   \
+  "            with T.block(\"matmul\"):\n"                                    \
+  "                vi, vj, vk = T.axis.remap(\"SSR\", [i, j, k])\n"            \
+  "                with T.init():\n"                                           \
+  "                    C[vi, vj] = T.float32(0)\n"                             \
+  "                C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vj, vk]\n"            \
+  "        for i, j in T.grid(" #M ", " #N "):\n"                              \
+  "            with T.block(\"relu\"):\n"                                     \
+  "                vi, vj = T.axis.remap(\"SS\", [i, j])\n"                    \
+  "                D[vi, vj] = T.max(C[vi, vj], T.float32(0))\n"
+
 static const char *bmm =
     "@I.ir_module\nclass Module:\n    @T.prim_func\n"
     "    def bmm(A: T.Buffer((3, 8, 20), \"float32\"), B: T.Buffer((3, 20, 32), \"float32\"),"
@@ -385,6 +414,17 @@ static const char *bmm =
     "                with T.init():\n"
     "                    C[vb, vi, vj] = T.float32(0)\n"
     "                C[vb, vi, vj] = C[vb, vi, vj] + A[vb, vi, vk] * B[vb, vk, vj]\n";
+
+static const char *bgemv =
+    "@I.ir_module\nclass Module:\n    @T.prim_func\n"
+    "    def bgemv(A: T.Buffer((3, 2, 48), \"float32\"), B: T.Buffer((3, 20, 48), \"float32\"),"
+    " C: T.Buffer((3, 2, 20), \"float32\")):\n"
+    "        for b, i, j, k in T.grid(3, 2, 20, 48):\n"
+    "            with T.block(\"matmul\"):\n"
+    "                vb, vi, vj, vk = T.axis.remap(\"SSSR\", [b, i, j, k])\n"
+    "                with T.init():\n"
+    "                    C[vb, vi, vj] = T.float32(0)\n"
+    "                C[vb, vi, vj] = C[vb, vi, vj] + A[vb, vi, vk] * B[vb, vj, vk]\n";
 
 static const char *graph =
     "@I.ir_module\nclass Module:\n    @R.function\n"
@@ -416,6 +456,11 @@ int main(void) {
       {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0},
       {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0},
       {"dense_relu", dense_relu, 1},
+      {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2},
+      {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2},
+      {"dense_gemv_1x24x7", DENSE_RELU("dgemv7", 1, 24, 7), -2},
+      {"dense_gemv_1x1024x1024", DENSE_RELU("dgemvp", 1, 1024, 1024), -2},
+      {"bgemv", bgemv, -2},
       {"bmm", bmm, 1},
       {"graph", graph, 1},
   };
