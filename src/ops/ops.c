@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/ir_util.h"
 #include "ops/ops_internal.h"
 
 /* call_tir / call_dps_packed are evaluated by the interpreter and the VM. */
@@ -72,139 +73,8 @@ bool ts_ops_const_int(const ts_expr *e, int64_t *out) {
   return true;
 }
 
-static const char *binop_text(ts_expr_kind k) {
-  switch (k) {
-  case TS_E_ADD:
-    return "+";
-  case TS_E_SUB:
-    return "-";
-  case TS_E_MUL:
-    return "*";
-  case TS_E_DIV:
-    return "/";
-  case TS_E_MOD:
-    return "%";
-  case TS_E_FLOORDIV:
-    return "//";
-  case TS_E_FLOORMOD:
-    return "%";
-  case TS_E_EQ:
-    return "==";
-  case TS_E_NE:
-    return "!=";
-  case TS_E_LT:
-    return "<";
-  case TS_E_LE:
-    return "<=";
-  case TS_E_GT:
-    return ">";
-  case TS_E_GE:
-    return ">=";
-  case TS_E_AND:
-    return "and";
-  case TS_E_OR:
-    return "or";
-  default:
-    return NULL;
-  }
-}
-
-static void print_operand(ts_strbuf *b, const ts_expr *e) {
-  bool paren = e && ts_expr_kind_is_binary(e->kind) && binop_text(e->kind);
-  if (paren)
-    ts_strbuf_append(b, "(");
-  ts_ops_print_expr(b, e);
-  if (paren)
-    ts_strbuf_append(b, ")");
-}
-
 void ts_ops_print_expr(ts_strbuf *b, const ts_expr *e) {
-  if (!e) {
-    ts_strbuf_append(b, "?");
-    return;
-  }
-  switch (e->kind) {
-  case TS_E_INT:
-    if (e->dtype.code == TS_BOOL)
-      ts_strbuf_append(b, e->u.int_value ? "True" : "False");
-    else
-      ts_strbuf_printf(b, "%lld", (long long)e->u.int_value);
-    return;
-  case TS_E_FLOAT:
-    ts_strbuf_printf(b, "%g", e->u.float_value);
-    return;
-  case TS_E_STR:
-    ts_strbuf_printf(b, "\"%s\"", e->u.str);
-    return;
-  case TS_E_VAR:
-    ts_strbuf_append(b, e->u.var->name);
-    return;
-  case TS_E_MIN:
-  case TS_E_MAX:
-    ts_strbuf_append(b, e->kind == TS_E_MIN ? "T.min(" : "T.max(");
-    ts_ops_print_expr(b, e->u.bin.a);
-    ts_strbuf_append(b, ", ");
-    ts_ops_print_expr(b, e->u.bin.b);
-    ts_strbuf_append(b, ")");
-    return;
-  case TS_E_NOT:
-    ts_strbuf_append(b, "not ");
-    print_operand(b, e->u.unary.a);
-    return;
-  case TS_E_CAST: {
-    char buf[32];
-    ts_strbuf_printf(b, "T.Cast(\"%s\", ", ts_dtype_str(e->dtype, buf));
-    ts_ops_print_expr(b, e->u.unary.a);
-    ts_strbuf_append(b, ")");
-    return;
-  }
-  case TS_E_LOAD:
-    ts_strbuf_printf(b, "%s[", e->u.load.buffer->name);
-    for (int i = 0; i < e->u.load.n; i++) {
-      if (i)
-        ts_strbuf_append(b, ", ");
-      ts_ops_print_expr(b, e->u.load.indices[i]);
-    }
-    ts_strbuf_append(b, "]");
-    return;
-  case TS_E_CALL:
-    ts_strbuf_printf(b, "T.%s(", ts_intrin_name(e->u.call.op));
-    for (int i = 0; i < e->u.call.n; i++) {
-      if (i)
-        ts_strbuf_append(b, ", ");
-      ts_ops_print_expr(b, e->u.call.args[i]);
-    }
-    ts_strbuf_append(b, ")");
-    return;
-  case TS_E_SELECT:
-    ts_strbuf_append(b, "T.Select(");
-    ts_ops_print_expr(b, e->u.select.cond);
-    ts_strbuf_append(b, ", ");
-    ts_ops_print_expr(b, e->u.select.t);
-    ts_strbuf_append(b, ", ");
-    ts_ops_print_expr(b, e->u.select.f);
-    ts_strbuf_append(b, ")");
-    return;
-  default:
-    break;
-  }
-  const char *op = binop_text(e->kind);
-  if (op && (e->kind == TS_E_DIV || e->kind == TS_E_MOD) &&
-      !ts_dtype_is_float(e->dtype)) {
-    ts_strbuf_append(b, e->kind == TS_E_DIV ? "T.truncdiv(" : "T.truncmod(");
-    ts_ops_print_expr(b, e->u.bin.a);
-    ts_strbuf_append(b, ", ");
-    ts_ops_print_expr(b, e->u.bin.b);
-    ts_strbuf_append(b, ")");
-    return;
-  }
-  if (op) {
-    print_operand(b, e->u.bin.a);
-    ts_strbuf_printf(b, " %s ", op);
-    print_operand(b, e->u.bin.b);
-    return;
-  }
-  ts_strbuf_append(b, "<expr>");
+  ts_expr_print(b, e);
 }
 
 void ts_ops_print_shape(ts_strbuf *b, ts_expr *const *shape, int ndim) {
@@ -220,66 +90,8 @@ void ts_ops_print_shape(ts_strbuf *b, ts_expr *const *shape, int ndim) {
 }
 
 void ts_ops_print_sinfo(ts_strbuf *b, const ts_sinfo *s) {
-  char buf[32];
-  if (!s) {
-    ts_strbuf_append(b, "R.Object");
-    return;
-  }
-  switch (s->kind) {
-  case TS_SI_OBJECT:
-    ts_strbuf_append(b, "R.Object");
-    return;
-  case TS_SI_FUNC:
-    ts_strbuf_append(b, "R.Callable");
-    return;
-  case TS_SI_PRIM:
-    ts_strbuf_printf(b, "R.Prim(\"%s\")", ts_dtype_str(s->u.prim.dtype, buf));
-    return;
-  case TS_SI_SHAPE:
-    if (s->u.shape.values) {
-      ts_strbuf_append(b, "R.Shape([");
-      for (int i = 0; i < s->u.shape.ndim; i++) {
-        if (i)
-          ts_strbuf_append(b, ", ");
-        ts_ops_print_expr(b, s->u.shape.values[i]);
-      }
-      ts_strbuf_append(b, "])");
-    } else if (s->u.shape.ndim >= 0) {
-      ts_strbuf_printf(b, "R.Shape(ndim=%d)", s->u.shape.ndim);
-    } else {
-      ts_strbuf_append(b, "R.Shape");
-    }
-    return;
-  case TS_SI_TENSOR: {
-    bool known_dt = s->u.tensor.dtype.code != TS_VOID;
-    ts_strbuf_append(b, "R.Tensor(");
-    if (s->u.tensor.shape) {
-      ts_ops_print_shape(b, s->u.tensor.shape, s->u.tensor.ndim);
-      if (known_dt)
-        ts_strbuf_printf(b, ", \"%s\"", ts_dtype_str(s->u.tensor.dtype, buf));
-    } else {
-      bool any = false;
-      if (known_dt) {
-        ts_strbuf_printf(b, "dtype=\"%s\"",
-                         ts_dtype_str(s->u.tensor.dtype, buf));
-        any = true;
-      }
-      if (s->u.tensor.ndim >= 0)
-        ts_strbuf_printf(b, "%sndim=%d", any ? ", " : "", s->u.tensor.ndim);
-    }
-    ts_strbuf_append(b, ")");
-    return;
-  }
-  case TS_SI_TUPLE:
-    ts_strbuf_append(b, "R.Tuple(");
-    for (int i = 0; i < s->u.tuple.n; i++) {
-      if (i)
-        ts_strbuf_append(b, ", ");
-      ts_ops_print_sinfo(b, s->u.tuple.fields[i]);
-    }
-    ts_strbuf_append(b, ")");
-    return;
-  }
+  /* one printer for struct info in messages (ir_util.c) */
+  ts_sinfo_print(b, s);
 }
 
 bool ts_ops_dim_equal(const ts_expr *x, const ts_expr *y) {
