@@ -88,6 +88,7 @@ fuzz: setup
 bench: build
 	/usr/bin/python3 bench/run_bench.py $(TESSERA)
 	/usr/bin/python3 bench/sgemm_bench.py $(TESSERA)
+	/usr/bin/python3 bench/models_bench.py $(TESSERA)
 
 format:
 	find src include tests examples \( -name '*.c' -o -name '*.h' \) \

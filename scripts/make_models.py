@@ -3,12 +3,13 @@
 seeds and random weights (no trained weights can be downloaded here), using
 Debian's python3 with torch and torchvision.
 
-  /usr/bin/python3 scripts/make_models.py OUT_DIR [NAME...]
+  /usr/bin/python3 scripts/make_models.py OUT_DIR [--batch B] [NAME...]
 
 NAME is one of mlp, mobilenet_v2, resnet18, bert_layer (default: all).  For
 each it writes OUT_DIR/NAME.onnx, OUT_DIR/NAME.input.npy (the input, whose
 graph name is `x`) and OUT_DIR/NAME.ref.npy (PyTorch's output for it).  The
-.onnx files are build products: never commit them.
+.onnx files are build products: never commit them.  --batch B (default 1)
+exports with a batch of B instead, into OUT_DIR/NAME_bB.* (same weights).
 
   mlp           the seed MLP: 784-128-10 with ReLU (Gemm)
   mobilenet_v2  torchvision MobileNetV2, 1x3x224x224 (Conv, Clip, Add, ...)
@@ -82,26 +83,28 @@ def randomize_bn(model, gen):
             m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
 
 
-def build(name):
+def build(name, batch=1):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     if name == "mlp":
-        return MLP(), torch.rand(1, 784, generator=gen)
+        return MLP(), torch.rand(batch, 784, generator=gen)
     if name in ("mobilenet_v2", "resnet18"):
         import torchvision
 
         model = getattr(torchvision.models, name)(weights=None)
         with torch.no_grad():
             randomize_bn(model, gen)
-        return model, torch.rand(1, 3, 224, 224, generator=gen)
+        return model, torch.rand(batch, 3, 224, 224, generator=gen)
     if name == "bert_layer":
-        return BertLayer(), torch.randn(1, 128, 768, generator=gen)
+        return BertLayer(), torch.randn(batch, 128, 768, generator=gen)
     raise SystemExit(f"make_models.py: unknown model '{name}'")
 
 
-def export(name, out_dir):
-    model, x = build(name)
+def export(name, out_dir, batch=1):
+    model, x = build(name, batch)
     model.eval()
+    if batch != 1:
+        name = "%s_b%d" % (name, batch)
     path = os.path.join(out_dir, name + ".onnx")
     tmp = path + ".tmp"
     # gradients stay enabled during export (see bert_layer above)
@@ -121,11 +124,19 @@ def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
     out_dir = sys.argv[1]
-    names = sys.argv[2:] or ["mlp", "mobilenet_v2", "resnet18", "bert_layer"]
+    args = sys.argv[2:]
+    batch = 1
+    if "--batch" in args:
+        i = args.index("--batch")
+        if i + 1 >= len(args) or not args[i + 1].isdigit() or int(args[i + 1]) < 1:
+            raise SystemExit("make_models.py: --batch needs a positive integer")
+        batch = int(args[i + 1])
+        del args[i:i + 2]
+    names = args or ["mlp", "mobilenet_v2", "resnet18", "bert_layer"]
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     for n in names:
-        export(n, out_dir)
+        export(n, out_dir, batch)
 
 
 if __name__ == "__main__":
