@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "cli/cli.h"
+#include "ir/ir_util.h"
 #include "tessera/frontend.h"
 #include "tessera/interp.h"
 #include "tessera/script.h"
@@ -90,53 +91,6 @@ static bool eval_int(const env *e, const ts_expr *x, int64_t *out,
     else *out = a % b;
     return true;
   default: return false;
-  }
-}
-
-/* ---- which buffers a PrimFunc writes ---------------------------------- */
-
-typedef TS_VEC(const ts_buffer *) bufvec;
-
-static const ts_buffer *resolve_alias(const bufvec *from, const bufvec *to,
-                                      const ts_buffer *b) {
-  for (size_t i = 0; i < from->len; i++)
-    if (from->data[i] == b) return to->data[i];
-  return b;
-}
-
-static void collect_writes(const ts_stmt *s, bufvec *written, bufvec *alias_from,
-                           bufvec *alias_to) {
-  if (!s) return;
-  switch (s->kind) {
-  case TS_S_SEQ:
-    for (int i = 0; i < s->u.seq.n; i++)
-      collect_writes(s->u.seq.stmts[i], written, alias_from, alias_to);
-    break;
-  case TS_S_FOR: collect_writes(s->u.for_.body, written, alias_from, alias_to); break;
-  case TS_S_BLOCK_REALIZE: {
-    const ts_block *b = s->u.realize.block;
-    for (int i = 0; i < b->n_match_buffers; i++) {
-      ts_vec_push(alias_from, b->match_buffers[i].buffer);
-      ts_vec_push(alias_to, resolve_alias(alias_from, alias_to,
-                                          b->match_buffers[i].source.buffer));
-    }
-    for (int i = 0; i < b->n_writes; i++)
-      ts_vec_push(written, resolve_alias(alias_from, alias_to, b->writes[i].buffer));
-    collect_writes(b->init, written, alias_from, alias_to);
-    collect_writes(b->body, written, alias_from, alias_to);
-    break;
-  }
-  case TS_S_STORE:
-    ts_vec_push(written, resolve_alias(alias_from, alias_to, s->u.store.buffer));
-    break;
-  case TS_S_IF:
-    collect_writes(s->u.if_.then_s, written, alias_from, alias_to);
-    collect_writes(s->u.if_.else_s, written, alias_from, alias_to);
-    break;
-  case TS_S_LET: collect_writes(s->u.let.body, written, alias_from, alias_to); break;
-  case TS_S_ALLOCATE: collect_writes(s->u.alloc.body, written, alias_from, alias_to); break;
-  case TS_S_ASSERT: collect_writes(s->u.assert_.body, written, alias_from, alias_to); break;
-  case TS_S_EVALUATE: break;
   }
 }
 
@@ -325,8 +279,6 @@ static bool ends_with(const char *s, const char *suffix) {
 static bool slots_from_module(run_ctx *c) {
   if (c->is_prim) {
     ts_primfunc *pf = c->f->u.prim;
-    bufvec written = {0}, af = {0}, at = {0};
-    collect_writes(pf->body, &written, &af, &at);
     c->slots = ts_xcalloc((size_t)pf->n_params + 1, sizeof(slot));
     c->n_slots = pf->n_params;
     for (int i = 0; i < pf->n_params; i++) {
@@ -342,12 +294,8 @@ static bool slots_from_module(run_ctx *c) {
       s->ndim = p->buffer->ndim;
       s->shape = p->buffer->shape;
       s->dtype = p->buffer->dtype;
-      for (size_t k = 0; k < written.len; k++)
-        if (written.data[k] == p->buffer) s->is_output = true;
+      s->is_output = ts_primfunc_writes(pf, p->buffer);
     }
-    ts_vec_free(&written);
-    ts_vec_free(&af);
-    ts_vec_free(&at);
     return true;
   }
   ts_gfunc *gf = c->f->u.graph;

@@ -932,3 +932,42 @@ void ts_sinfo_print(ts_strbuf *sb, const ts_sinfo *s) {
     break;
   }
 }
+
+/* ---- which buffers a PrimFunc writes ---------------------------------------- */
+
+typedef struct writes_ctx {
+  ts_ptrmap alias;   /* matched buffer -> its source buffer */
+  ts_ptrmap written; /* buffer -> itself */
+} writes_ctx;
+
+static bool collect_writes(const ts_stmt *s, void *vc) {
+  writes_ctx *w = vc;
+  if (s->kind == TS_S_STORE)
+    ts_ptrmap_put(&w->written, s->u.store.buffer, (void *)s->u.store.buffer);
+  if (s->kind == TS_S_BLOCK_REALIZE) {
+    const ts_block *b = s->u.realize.block;
+    for (int i = 0; i < b->n_match_buffers; i++)
+      ts_ptrmap_put(&w->alias, b->match_buffers[i].buffer,
+                    (void *)b->match_buffers[i].source.buffer);
+    for (int i = 0; i < b->n_writes; i++)
+      ts_ptrmap_put(&w->written, b->writes[i].buffer, (void *)b->writes[i].buffer);
+  }
+  return true;
+}
+
+bool ts_primfunc_writes(const ts_primfunc *f, const ts_buffer *b) {
+  writes_ctx w = {{0}, {0}};
+  if (f->body) ts_stmt_visit(f->body, collect_writes, NULL, &w);
+  bool found = false;
+  for (size_t i = 0; i < w.written.cap && !found; i++) {
+    const void *x = w.written.keys ? w.written.keys[i] : NULL;
+    /* follow view -> source chains (bounded: aliases form no cycles) */
+    for (size_t hops = 0; x && hops <= w.alias.len && !found; hops++) {
+      if (x == b) found = true;
+      x = ts_ptrmap_has(&w.alias, x) ? ts_ptrmap_get(&w.alias, x) : NULL;
+    }
+  }
+  ts_ptrmap_free(&w.alias);
+  ts_ptrmap_free(&w.written);
+  return found;
+}

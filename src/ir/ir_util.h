@@ -125,6 +125,15 @@ bool ts_expr_is_const_int(const ts_expr *e, int64_t *out);
  * buffers compared by pointer).  Cheap; used by simplifiers and analyses. */
 bool ts_expr_same(const ts_expr *a, const ts_expr *b);
 
+/* ---- analyses ---------------------------------------------------------------
+ */
+
+/* True when f writes buffer b: a store to it or a block writing it, also
+ * through T.match_buffer views (a write to a matched buffer writes its
+ * source, transitively).  Destination-passing style: the parameters f
+ * writes are its outputs. */
+bool ts_primfunc_writes(const ts_primfunc *f, const ts_buffer *b);
+
 /* ---- printing for messages
  * ------------------------------------------------------
  */

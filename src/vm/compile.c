@@ -724,25 +724,6 @@ static ts_status *compile_func(comp *c, const ts_gfunc *f, ts_bc_func *out) {
 
 /* ---- kernel table ---------------------------------------------------------------- */
 
-typedef struct written_ctx {
-  TS_VEC(const ts_buffer *) bufs;
-} written_ctx;
-
-static bool collect_written(const ts_stmt *s, void *ctx) {
-  written_ctx *w = ctx;
-  if (s->kind == TS_S_STORE) ts_vec_push(&w->bufs, s->u.store.buffer);
-  if (s->kind == TS_S_BLOCK_REALIZE) {
-    const ts_block *b = s->u.realize.block;
-    for (int i = 0; i < b->n_writes; i++) ts_vec_push(&w->bufs, b->writes[i].buffer);
-    /* a write through a match_buffer alias writes its source */
-    for (int i = 0; i < b->n_match_buffers; i++)
-      for (int j = 0; j < b->n_writes; j++)
-        if (b->writes[j].buffer == b->match_buffers[i].buffer)
-          ts_vec_push(&w->bufs, b->match_buffers[i].source.buffer);
-  }
-  return true;
-}
-
 static ts_status *add_kernel(comp *c, const ts_primfunc *pf) {
   ts_bc_kernel k = {0};
   k.name = intern(c, pf->name);
@@ -751,8 +732,6 @@ static ts_status *add_kernel(comp *c, const ts_primfunc *pf) {
   ts_vec_push(&c->kernels, k);
   ts_vec_push(&c->kfuncs, pf);
   ts_bc_kernel *kk = &c->kernels.data[c->kernels.len - 1];
-  written_ctx w = {{0}};
-  if (pf->body) ts_stmt_visit(pf->body, collect_written, NULL, &w);
   TS_VEC(const ts_var *) vars = {0};
 #define VAR_INDEX(v, out)                                                      \
   do {                                                                         \
@@ -780,8 +759,7 @@ static ts_status *add_kernel(comp *c, const ts_primfunc *pf) {
     const ts_buffer *b = p->buffer;
     kp->name = intern(c, b->name);
     kp->flags = TS_BC_KPARAM_BUFFER;
-    for (size_t j = 0; j < w.bufs.len; j++)
-      if (w.bufs.data[j] == b) kp->flags |= TS_BC_KPARAM_WRITTEN;
+    if (ts_primfunc_writes(pf, b)) kp->flags |= TS_BC_KPARAM_WRITTEN;
     kp->dtype = b->dtype;
     if (b->ndim > TS_MAX_NDIM) {
       st = ts_status_make(TS_ERR_UNSUPPORTED, b->loc, "%s: buffer '%s' has rank %d",
@@ -807,7 +785,6 @@ static ts_status *add_kernel(comp *c, const ts_primfunc *pf) {
 #undef VAR_INDEX
   kk->n_vars = (uint32_t)vars.len;
   ts_vec_free(&vars);
-  ts_vec_free(&w.bufs);
   return st;
 }
 
