@@ -44,9 +44,21 @@ int cmd_build(int argc, char **argv) {
     ts_target t;
     ts_strbuf ex = {0};
     st = ts_target_parse(target, &t);
-    if (!st)
-      st = ts_pipeline_run(m, passes ? passes : ts_default_pipeline, true, NULL, NULL);
+    /* the passes before schedule-default, the rules for this target (with
+     * their explanation), then the passes after it */
+    char *before = ts_xstrdup(passes ? passes : ts_default_pipeline);
+    char *after = strstr(before, "schedule-default");
+    if (after) {
+      *after = '\0';
+      after += strlen("schedule-default");
+      if (*after == ',') after++;
+      size_t n = strlen(before);
+      if (n && before[n - 1] == ',') before[n - 1] = '\0';
+    }
+    if (!st && *before) st = ts_pipeline_run(m, before, true, NULL, NULL);
     if (!st) st = ts_schedule_default(m, &t, explain ? &ex : NULL);
+    if (!st && after && *after) st = ts_pipeline_run(m, after, true, NULL, NULL);
+    free(before);
     if (!st && explain) {
       char *d = ts_target_describe(&t);
       printf("target: %s\n%s", d, ex.data ? ex.data : "");

@@ -429,6 +429,15 @@ static ts_status *do_compute_at(ts_schedule *s, ts_rv block_rv, ts_rv loop_rv,
           mn->kind == TS_E_VAR)
         for (int v = 0; v < b->n_iter_vars; v++)
           if (b->iter_vars[v].var == mn->u.var) dim_var[d] = v;
+      int64_t c0, dim1;
+      /* a unit dimension read at its only index (a broadcast's 0) binds
+       * no iteration variable */
+      if (dim_var[d] < 0 && ts_expr_is_const_int(mn, &c0) && c0 == 0 &&
+          ts_expr_is_const_int(buf->shape[d], &dim1) && dim1 == 1 &&
+          ts_expr_is_const_int(r->ranges[d].extent, &ext) && ext == 1) {
+        dim_var[d] = -2;
+        continue;
+      }
       if (dim_var[d] < 0)
         st = sch_error(prim, "block '%s' %s '%s' at an index that is not a "
                              "plain iteration variable, which %s does not "

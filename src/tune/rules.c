@@ -28,20 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule/sch_internal.h"
+#include "rules_internal.h"
 #include "tessera/transform.h"
-#include "tessera/tune.h"
-
-/* Minimum number of scalar operations before a loop is made parallel. */
-#define MIN_PARALLEL_WORK 32768
-
-typedef struct rule_ctx {
-  ts_schedule *s;
-  ts_primfunc *f;
-  const ts_target *t;
-  ts_strbuf *why; /* the rule's one-line summary */
-  TS_VEC(const char *) done; /* blocks already scheduled by a rule */
-} rule_ctx;
 
 static bool is_done(rule_ctx *c, const char *name) {
   for (size_t i = 0; i < c->done.len; i++)
@@ -141,15 +129,6 @@ static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
   return mi->b_read >= 0;
 }
 
-#define TRY(x)                                                                 \
-  do {                                                                         \
-    ts_status *st_ = (x);                                                      \
-    if (st_) {                                                                 \
-      ts_strbuf_printf(c->why, " [stopped: %s]", ts_status_message(st_));      \
-      ts_status_free(st_);                                                     \
-      goto out;                                                                \
-    }                                                                          \
-  } while (0)
 
 static void vectorize_innermost(rule_ctx *c, ts_rv blk) {
   ts_rv *lp = NULL;
@@ -429,13 +408,18 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
   for (int i = 0; i < nb; i++) {
     const ts_block *b = blocks[i]->u.realize.block;
     mm_info mi;
-    if (b->n_iter_vars == 0 || is_done(&c, b->name) || !match_matmul(f, blocks[i], &mi))
-      continue;
+    conv_info ci;
+    if (b->n_iter_vars == 0 || is_done(&c, b->name)) continue;
+    bool is_mm = match_matmul(f, blocks[i], &mi);
+    if (!is_mm && !rule_conv_match(f, blocks[i], &ci)) continue;
     ts_stmt **before = NULL, **now = NULL;
     int nbefore = 0, nnow = 0;
     sch_all_blocks(f->body, &before, &nbefore);
     const char *name = b->name;
-    rule_matmul(&c, blocks[i], &mi);
+    if (is_mm)
+      rule_matmul(&c, blocks[i], &mi);
+    else
+      rule_conv(&c, blocks[i], &ci);
     ts_vec_push(&c.done, name);
     /* every loop nest holding a block the rule made (packing, init, update)
      * belongs to the rule */

@@ -47,7 +47,8 @@ typedef struct cg {
   ts_status *err;
   int parallel_depth;
   int tmp_counter;
-  /* micro-kernels used so far (see emit_micro_kernel): MR*100 + NR/16 */
+  /* micro-kernels used so far (see emit_micro_kernel): 10000 for the
+   * nested-k variant + MR*100 + NR/16 */
   TS_VEC(int) ukernels;
 } cg;
 
@@ -688,6 +689,35 @@ static const char micro_kernels[] =
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
     "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
+    "}\n"
+    "#define TS_UK_SGEMM4_DEF(MR, NV)                                         \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NV( \\\n"
+    "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
+    "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
+    "    const float *restrict B, const int64_t *sbk) {                       \\\n"
+    "  ts_v16f acc[MR][NV];                                                   \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
+    "    acc[i][v] = *(const ts_v16f *)(C + i * sci + 16 * v);                \\\n"
+    "  for (int64_t k0 = 0; k0 < K[0]; k0++)                                  \\\n"
+    "  for (int64_t k1 = 0; k1 < K[1]; k1++)                                  \\\n"
+    "  for (int64_t k2 = 0; k2 < K[2]; k2++) {                                \\\n"
+    "    const float *restrict a_ = A + k0 * sak[0] + k1 * sak[1] + k2 * sak[2]; \\\n"
+    "    const float *restrict b_ = B + k0 * sbk[0] + k1 * sbk[1] + k2 * sbk[2]; \\\n"
+    "    for (int64_t k = 0; k < K[3]; k++) {                                 \\\n"
+    "      ts_v16f b[NV];                                                     \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
+    "        b[v] = *(const ts_v16f *)(b_ + k * sbk[3] + 16 * v);             \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
+    "        const float a = a_[i * sai + k * sak[3]];                        \\\n"
+    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
+    "          acc[i][v] += a * b[v];                                         \\\n"
+    "      }                                                                  \\\n"
+    "    }                                                                    \\\n"
+    "  }                                                                      \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
+    "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
     "}\n";
 
 /* Structural equality of index expressions (variables by identity). */
@@ -721,14 +751,17 @@ static bool is_f32(ts_dtype t) {
   return t.code == TS_FLOAT && t.bits == 32 && t.lanes == 1;
 }
 
-/* Offsets of the three accesses at point (k, i, j) of the nest, as C. */
-static void emit_uk_point(cg *c, const ts_stmt *loops[3], const ts_stmt *realize,
-                          const ts_expr *acc[3], const char *kv, const char *iv,
-                          const char *jv, int p) {
+/* The most reduction loops a micro-kernel nest may have (k0 .. k3). */
+#define UK_MAX_K 4
+
+/* Offsets of the three accesses at one point of the nest (one C expression
+ * per loop of `loops`), stored into ts_uk_o[p]. */
+static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
+                          const ts_stmt *realize, const ts_expr *acc[3],
+                          char vals[][40], int p) {
   line(c, "{");
   c->indent++;
-  const char *vals[3] = {kv, iv, jv};
-  for (int l = 0; l < 3; l++) {
+  for (int l = 0; l < nloops; l++) {
     const ts_var *v = loops[l]->u.for_.var;
     const char *ty = ctype_or_fail(c, v->dtype, v->loc);
     line(c, "const %s %s = (%s)(%s); (void)%s;", ty, cname(c, v, v->name), ty,
@@ -737,14 +770,17 @@ static void emit_uk_point(cg *c, const ts_stmt *loops[3], const ts_stmt *realize
   const ts_block *b = realize->u.realize.block;
   for (int i = 0; i < b->n_iter_vars; i++) {
     const ts_var *v = b->iter_vars[i].var;
-    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
-    ts_strbuf_printf(&c->out, "const %s %s = ", ctype_or_fail(c, v->dtype, v->loc),
+    for (int k = 0; k < c->indent; k++)
+      ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out,
+                     "const %s %s = ", ctype_or_fail(c, v->dtype, v->loc),
                      cname(c, v, v->name));
     emit_expr(c, realize->u.realize.iter_values[i]);
     ts_strbuf_printf(&c->out, "; (void)%s;\n", cname(c, v, v->name));
   }
   for (int a = 0; a < 3; a++) {
-    for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
+    for (int k = 0; k < c->indent; k++)
+      ts_strbuf_append(&c->out, "  ");
     ts_strbuf_printf(&c->out, "ts_uk_o[%d][%d] = (int64_t)(", p, a);
     emit_flat_index(c, acc[a]->u.load.buffer, acc[a]->u.load.indices,
                     acc[a]->u.load.n);
@@ -756,35 +792,51 @@ static void emit_uk_point(cg *c, const ts_stmt *loops[3], const ts_stmt *realize
 
 /* Emits the micro-kernel call (with the loops as the fallback) for a loop
  * annotated "tessera.micro_kernel" = "sgemm" that matches; false otherwise
- * (the caller emits the loop as usual). */
+ * (the caller emits the loop as usual).  The nest is R reduction loops
+ * (1 <= R <= UK_MAX_K, the annotated one first: a matmul's k, or a
+ * convolution's channel blocks, kernel rows and columns and channels), then
+ * i (MR rows) and j (NR columns), then the update block.  Offsets are
+ * evaluated at the origin, one step along each loop and the last iteration
+ * of each loop and at the far corner; the kernel runs only when those say
+ * every access is affine in the loops with the strides it needs. */
 static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
-  const ts_attr_value *an = ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel");
-  if (!an || an->kind != TS_ATTR_STR || strcmp(an->u.s, "sgemm")) return false;
-  const ts_stmt *loops[3] = {s, NULL, NULL};
-  int64_t mn, mr, nr;
-  for (int l = 1; l < 3; l++) {
-    const ts_stmt *b = loops[l - 1]->u.for_.body;
-    if (!b || b->kind != TS_S_FOR) return false;
-    loops[l] = b;
+  const ts_attr_value *an =
+      ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel");
+  if (!an || an->kind != TS_ATTR_STR || strcmp(an->u.s, "sgemm"))
+    return false;
+  const ts_stmt *loops[UK_MAX_K + 2] = {s};
+  int nl = 1;
+  while (loops[nl - 1]->u.for_.body &&
+         loops[nl - 1]->u.for_.body->kind == TS_S_FOR) {
+    if (nl == UK_MAX_K + 2)
+      return false;
+    loops[nl] = loops[nl - 1]->u.for_.body;
+    nl++;
   }
-  for (int l = 0; l < 3; l++)
+  if (nl < 3)
+    return false;
+  int nk = nl - 2;
+  int64_t mn, mr, nr;
+  for (int l = 0; l < nl; l++)
     if (!is_const_int(loops[l]->u.for_.min, &mn) || mn != 0 ||
         loops[l]->u.for_.kind == TS_FOR_PARALLEL ||
         loops[l]->u.for_.kind == TS_FOR_THREAD_BINDING)
       return false;
-  if (!is_const_int(loops[1]->u.for_.extent, &mr) ||
-      !is_const_int(loops[2]->u.for_.extent, &nr) || mr < 1 || mr > 16 ||
+  if (!is_const_int(loops[nk]->u.for_.extent, &mr) ||
+      !is_const_int(loops[nk + 1]->u.for_.extent, &nr) || mr < 1 || mr > 16 ||
       nr < 16 || nr > 128 || nr % 16)
     return false;
-  const ts_stmt *r = loops[2]->u.for_.body;
-  if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate) return false;
+  const ts_stmt *r = loops[nl - 1]->u.for_.body;
+  if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate)
+    return false;
   const ts_block *b = r->u.realize.block;
   if (b->init || b->n_alloc_buffers || b->n_match_buffers || !b->body ||
       b->body->kind != TS_S_STORE)
     return false;
   const ts_stmt *st = b->body;
   const ts_expr *v = st->u.store.value;
-  if (!is_f32(st->u.store.buffer->dtype) || v->kind != TS_E_ADD) return false;
+  if (!is_f32(st->u.store.buffer->dtype) || v->kind != TS_E_ADD)
+    return false;
   const ts_expr *cl = v->u.bin.a, *mul = v->u.bin.b;
   if (!is_load_of(cl, st->u.store.buffer, st->u.store.indices, st->u.store.n)) {
     cl = v->u.bin.b;
@@ -803,47 +855,113 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
    * run time from the strides: try (a, b) then (b, a). */
   const ts_expr *acc[3] = {cl, mul->u.bin.a, mul->u.bin.b};
   int nv = (int)(nr / 16);
-  int key = (int)mr * 100 + nv;
+  int key = (nk > 1 ? 10000 : 0) + (int)mr * 100 + nv;
   bool have = false;
-  for (size_t i = 0; i < c->ukernels.len; i++) have |= c->ukernels.data[i] == key;
-  if (!have) ts_vec_push(&c->ukernels, key);
+  for (size_t i = 0; i < c->ukernels.len; i++)
+    have |= c->ukernels.data[i] == key;
+  if (!have)
+    ts_vec_push(&c->ukernels, key);
 
-  line(c, "{ /* micro-kernel sgemm %lldx%lld */", (long long)mr, (long long)nr);
+  line(c, "{ /* micro-kernel sgemm %lldx%lld, %d reduction loop%s */",
+       (long long)mr, (long long)nr, nk, nk > 1 ? "s" : "");
   c->indent++;
-  for (int k = 0; k < c->indent; k++) ts_strbuf_append(&c->out, "  ");
-  ts_strbuf_append(&c->out, "const int64_t ts_uk_K = (int64_t)(");
-  emit_expr(c, s->u.for_.extent);
-  ts_strbuf_append(&c->out, ");\n");
-  line(c, "int64_t ts_uk_o[5][3];");
-  /* points: origin, k+1, i+1, j+1, far corner */
-  emit_uk_point(c, loops, r, acc, "0", "0", "0", 0);
-  emit_uk_point(c, loops, r, acc, "1", "0", "0", 1);
-  emit_uk_point(c, loops, r, acc, "0", "1", "0", 2);
-  emit_uk_point(c, loops, r, acc, "0", "0", "1", 3);
-  char kl[32], il[32], jl[32];
-  snprintf(il, sizeof il, "%lld", (long long)mr - 1);
-  snprintf(jl, sizeof jl, "%lld", (long long)nr - 1);
-  snprintf(kl, sizeof kl, "ts_uk_K - 1");
-  emit_uk_point(c, loops, r, acc, kl, il, jl, 4);
-  line(c, "int64_t ts_uk_s[3][3]; /* [access][k, i, j] */");
-  line(c, "int ts_uk_lin = ts_uk_K > 0;");
+  line(c, "int64_t ts_uk_K[%d];", UK_MAX_K);
+  for (int l = 0; l < UK_MAX_K; l++) {
+    for (int k = 0; k < c->indent; k++)
+      ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "ts_uk_K[%d] = ", l);
+    /* the nest's k loops are the last nk of the kernel's (leading ones 1) */
+    int src = l - (UK_MAX_K - nk);
+    if (src < 0) {
+      ts_strbuf_append(&c->out, "1;\n");
+      continue;
+    }
+    ts_strbuf_append(&c->out, "(int64_t)(");
+    emit_expr(c, loops[src]->u.for_.extent);
+    ts_strbuf_append(&c->out, ");\n");
+  }
+  /* points: 0 origin; 1+l one step along loop l; 1+nl+l last iteration of
+   * loop l; 1+2nl the far corner */
+  int npts = 2 + 2 * nl;
+  line(c, "int64_t ts_uk_o[%d][3];", npts);
+  char vals[UK_MAX_K + 2][40];
+  char ext[UK_MAX_K + 2][40];
+  for (int l = 0; l < nl; l++) {
+    if (l < nk)
+      snprintf(ext[l], sizeof ext[l], "ts_uk_K[%d] - 1", l + UK_MAX_K - nk);
+    else
+      snprintf(ext[l], sizeof ext[l], "%lld",
+               (long long)(l == nk ? mr - 1 : nr - 1));
+  }
+  for (int p = 0; p < npts; p++) {
+    for (int l = 0; l < nl; l++) {
+      bool far = p == npts - 1 || p == 1 + nl + l;
+      snprintf(vals[l], sizeof vals[l], "%.30s",
+               far          ? ext[l]
+               : p == 1 + l ? "1"
+                            : "0");
+    }
+    emit_uk_point(c, loops, nl, r, acc, vals, p);
+  }
+  line(c, "int64_t ts_uk_s[3][%d]; /* [access][loop] */", nl);
+  line(c, "int ts_uk_lin = 1;");
+  for (int l = 0; l < nk; l++)
+    line(c, "ts_uk_lin &= ts_uk_K[%d] > 0;", l + UK_MAX_K - nk);
   line(c, "for (int a = 0; a < 3; a++) {");
-  line(c, "  for (int d = 0; d < 3; d++) ts_uk_s[a][d] = ts_uk_o[d + 1][a] - ts_uk_o[0][a];");
-  line(c, "  ts_uk_lin &= ts_uk_o[4][a] == ts_uk_o[0][a] + (ts_uk_K - 1) * ts_uk_s[a][0] + "
-          "%lld * ts_uk_s[a][1] + %lld * ts_uk_s[a][2];", (long long)mr - 1, (long long)nr - 1);
+  line(c, "  int64_t ts_uk_far = ts_uk_o[0][a];");
+  line(c, "  for (int d = 0; d < %d; d++) {", nl);
+  line(c, "    ts_uk_s[a][d] = ts_uk_o[d + 1][a] - ts_uk_o[0][a];");
+  for (int l = 0; l < nl; l++)
+    line(c,
+         "    if (d == %d) { ts_uk_lin &= ts_uk_o[%d][a] == ts_uk_o[0][a] + "
+         "(%s) * "
+         "ts_uk_s[a][d]; ts_uk_far += (%s) * ts_uk_s[a][d]; }",
+         l, 1 + nl + l, ext[l], ext[l]);
+  line(c, "  }");
+  line(c, "  ts_uk_lin &= ts_uk_o[%d][a] == ts_uk_far;", npts - 1);
   line(c, "}");
   const char *cn = cname(c, cb, cb->name);
-  const char *an1 = cname(c, acc[1]->u.load.buffer, acc[1]->u.load.buffer->name);
-  const char *an2 = cname(c, acc[2]->u.load.buffer, acc[2]->u.load.buffer->name);
-  line(c, "const int ts_uk_c_ok = ts_uk_lin && ts_uk_s[0][0] == 0 && ts_uk_s[0][2] == 1;");
+  const char *an1 =
+      cname(c, acc[1]->u.load.buffer, acc[1]->u.load.buffer->name);
+  const char *an2 =
+      cname(c, acc[2]->u.load.buffer, acc[2]->u.load.buffer->name);
+  int di = nk, dj = nk + 1;
+  /* C: no k stride, unit j stride; A: no j stride; B: no i stride, unit j */
+  line(c, "int ts_uk_c_ok = ts_uk_lin && ts_uk_s[0][%d] == 1;", dj);
+  for (int l = 0; l < nk; l++)
+    line(c, "ts_uk_c_ok &= ts_uk_s[0][%d] == 0;", l);
   for (int o = 0; o < 2; o++) {
     int ia = o ? 2 : 1, ib = o ? 1 : 2;
-    line(c, "%s (ts_uk_c_ok && ts_uk_s[%d][2] == 0 && ts_uk_s[%d][1] == 0 && ts_uk_s[%d][2] == 1) {",
-         o ? "} else if" : "if", ia, ib, ib);
-    line(c, "  ts_uk_sgemm_%lldx%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][1], "
-            "%s + ts_uk_o[0][%d], ts_uk_s[%d][1], ts_uk_s[%d][0], %s + ts_uk_o[0][%d], "
-            "ts_uk_s[%d][0]);",
-         (long long)mr, nv, cn, o ? an2 : an1, ia, ia, ia, o ? an1 : an2, ib, ib);
+    line(c,
+         "%s (ts_uk_c_ok && ts_uk_s[%d][%d] == 0 && ts_uk_s[%d][%d] == 0 && "
+         "ts_uk_s[%d][%d] == 1) {",
+         o ? "} else if" : "if", ia, dj, ib, di, ib, dj);
+    if (nk == 1) {
+      line(c,
+           "  ts_uk_sgemm_%lldx%d(ts_uk_K[%d], %s + ts_uk_o[0][0], "
+           "ts_uk_s[0][%d], "
+           "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_s[%d][0], %s + "
+           "ts_uk_o[0][%d], "
+           "ts_uk_s[%d][0]);",
+           (long long)mr, nv, UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di,
+           ia, o ? an1 : an2, ib, ib);
+    } else {
+      line(c, "  int64_t ts_uk_sa[%d] = {0}, ts_uk_sb[%d] = {0};", UK_MAX_K,
+           UK_MAX_K);
+      for (int l = 0; l < nk; l++)
+        line(
+            c,
+            "  ts_uk_sa[%d] = ts_uk_s[%d][%d]; ts_uk_sb[%d] = ts_uk_s[%d][%d];",
+            l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
+      line(
+          c,
+          "  ts_uk_sgemm4_%lldx%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
+          "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_sa, %s + "
+          "ts_uk_o[0][%d], "
+          "ts_uk_sb);",
+          (long long)mr, nv, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
+          ib);
+    }
   }
   line(c, "} else {");
   c->indent++;
@@ -1034,9 +1152,11 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
     ts_strbuf uk = {0};
     ts_strbuf_appendn(&uk, c.out.data, body_start);
     ts_strbuf_append(&uk, micro_kernels);
-    for (size_t i = 0; i < c.ukernels.len; i++)
-      ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", c.ukernels.data[i] / 100,
-                       c.ukernels.data[i] % 100);
+    for (size_t i = 0; i < c.ukernels.len; i++) {
+      int key = c.ukernels.data[i];
+      ts_strbuf_printf(&uk, "TS_UK_SGEMM%s_DEF(%d, %d)\n", key >= 10000 ? "4" : "",
+                       key % 10000 / 100, key % 100);
+    }
     ts_strbuf_append(&uk, "\n");
     ts_strbuf_append(&uk, c.out.data + body_start);
     ts_strbuf_free(&c.out);

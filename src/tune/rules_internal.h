@@ -1,0 +1,53 @@
+/* rules_internal.h: what the rule files of src/tune share (rules.c drives,
+ * rule_conv.c schedules convolutions). */
+#ifndef TESSERA_TUNE_RULES_INTERNAL_H
+#define TESSERA_TUNE_RULES_INTERNAL_H
+
+#include "schedule/sch_internal.h"
+#include "tessera/tune.h"
+
+/* Minimum number of scalar operations before a loop is made parallel. */
+#define MIN_PARALLEL_WORK 32768
+
+typedef struct rule_ctx {
+  ts_schedule *s;
+  ts_primfunc *f;
+  const ts_target *t;
+  ts_strbuf *why;            /* the rule's one-line summary */
+  TS_VEC(const char *) done; /* blocks already scheduled by a rule */
+} rule_ctx;
+
+/* A 2-D convolution block as legalized (conv2d_nchw: n, f, y, x spatial;
+ * rc, ry, rx reduce) with static extents. */
+typedef struct conv_info {
+  int64_t N, F, OH, OW, C, KH, KW;
+  int data_read;   /* index in the block's reads of the (padded) input */
+  int weight_read; /* ... of the weight */
+  const ts_buffer *data, *weight, *out;
+  bool depthwise; /* DepthwiseConv2d: n, c, y, x spatial; ry, rx reduce */
+} conv_info;
+
+/* True when `r` (a block realize of f) is a convolution the conv rule
+ * schedules; fills *ci. */
+bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
+/* Schedules the convolution (blocked channel layout inside the kernel, the
+ * sgemm micro-kernel over the reduction loops, epilogue per output row). */
+void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci);
+
+/* An index map over `nd` fresh variables named ax0.. of dtype dt; results
+ * filled by the caller (n_results slots allocated). */
+ts_index_map rule_index_map(ts_arena *a, int nd, int n_results, ts_dtype dt);
+
+/* Runs a schedule primitive inside a rule: a refusal is recorded in the
+ * rule's summary and jumps to the rule's `out` label. */
+#define TRY(x)                                                                 \
+  do {                                                                         \
+    ts_status *st_ = (x);                                                      \
+    if (st_) {                                                                 \
+      ts_strbuf_printf(c->why, " [stopped: %s]", ts_status_message(st_));      \
+      ts_status_free(st_);                                                     \
+      goto out;                                                                \
+    }                                                                          \
+  } while (0)
+
+#endif
