@@ -17,7 +17,16 @@
  * the input as the broadcast operand (stride CB*s along xi) and the weight as
  * the vector operand.  The epilogue (bias, residual, activation, inlined into
  * one block) runs per output row of 16 channels, right after the row is
- * computed, converting back to NCHW; rows of channel blocks are parallel. */
+ * computed, converting back to NCHW; rows of channel blocks are parallel.
+ * Output channels come in vectors of 16, or of 8 when F is not a multiple
+ * of 16 (the micro-kernel's 8-float form).
+ *
+ * Depthwise convolutions use the same layouts (channel blocks of 16 for the
+ * input, weight and result), with the window taps outside a tile of MR
+ * columns x 16 channels that the compiler vectorizes along the channels.
+ * Pooling windows (max or sum) keep NCHW: the taps run outside a vectorized
+ * output row, rows in parallel.  The padding nest of each is scheduled here
+ * too (contiguous writes, rows parallel). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,97 +48,141 @@ static bool is_param(const ts_primfunc *f, const ts_buffer *b) {
   return false;
 }
 
-bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
-  const ts_block *b = r->u.realize.block;
-  if (b->n_iter_vars != 7 || !b->init || r->u.realize.predicate || !b->body ||
-      b->body->kind != TS_S_STORE)
-    return false;
-  int64_t ext[7];
-  for (int i = 0; i < 7; i++) {
-    int64_t mn;
-    ts_iter_type want = i < 4 ? TS_ITER_SPATIAL : TS_ITER_REDUCE;
-    if (b->iter_vars[i].type != want || !cint(b->iter_vars[i].dom.min, &mn) ||
-        mn != 0 || !cint(b->iter_vars[i].dom.extent, &ext[i]))
-      return false;
-  }
+/* Loops binding the block's iteration variables one to one, in order. */
+static bool plain_nest(ts_primfunc *f, ts_stmt *r, int n) {
   ts_stmt **loops = NULL;
   int nl = 0;
   sch_enclosing_loops(f, r, &loops, &nl);
-  bool ok = nl == 7;
-  for (int i = 0; ok && i < 7; i++)
+  bool ok = nl == n;
+  for (int i = 0; ok && i < n; i++)
     ok = is_var(r->u.realize.iter_values[i], loops[i]->u.for_.var);
   free(loops);
-  if (!ok)
+  return ok;
+}
+
+/* The block's iteration variables: n of them, the first `ns` spatial and
+ * the rest reduce, all from 0 with static extents. */
+static bool iter_kinds(const ts_block *b, int n, int ns, int64_t *ext) {
+  if (b->n_iter_vars != n) return false;
+  for (int i = 0; i < n; i++) {
+    int64_t mn;
+    ts_iter_type want = i < ns ? TS_ITER_SPATIAL : TS_ITER_REDUCE;
+    if (b->iter_vars[i].type != want || !cint(b->iter_vars[i].dom.min, &mn) || mn != 0 ||
+        !cint(b->iter_vars[i].dom.extent, &ext[i]))
+      return false;
+  }
+  return true;
+}
+
+bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
+  const ts_block *b = r->u.realize.block;
+  int64_t ext[7];
+  if (!b->init || r->u.realize.predicate || !b->body || b->body->kind != TS_S_STORE ||
+      !iter_kinds(b, 7, 4, ext) || !plain_nest(f, r, 7))
     return false;
   const ts_stmt *st = b->body;
   const ts_buffer *cb = st->u.store.buffer;
   const ts_expr *v = st->u.store.value;
-  if (cb->dtype.code != TS_FLOAT || cb->dtype.bits != 32 ||
-      cb->dtype.lanes != 1 || v->kind != TS_E_ADD || st->u.store.n != 4)
+  if (cb->dtype.code != TS_FLOAT || cb->dtype.bits != 32 || cb->dtype.lanes != 1 ||
+      v->kind != TS_E_ADD || st->u.store.n != 4)
     return false;
   const ts_var *iv[7];
-  for (int i = 0; i < 7; i++)
-    iv[i] = b->iter_vars[i].var;
+  for (int i = 0; i < 7; i++) iv[i] = b->iter_vars[i].var;
   for (int d = 0; d < 4; d++)
-    if (!is_var(st->u.store.indices[d], iv[d]))
-      return false;
-  const ts_expr *mul =
-      v->u.bin.a->kind == TS_E_LOAD && v->u.bin.a->u.load.buffer == cb
-          ? v->u.bin.b
-          : v->u.bin.a;
+    if (!is_var(st->u.store.indices[d], iv[d])) return false;
+  const ts_expr *mul = v->u.bin.a->kind == TS_E_LOAD && v->u.bin.a->u.load.buffer == cb
+                           ? v->u.bin.b
+                           : v->u.bin.a;
   const ts_expr *cl = mul == v->u.bin.a ? v->u.bin.b : v->u.bin.a;
-  if (cl->kind != TS_E_LOAD || cl->u.load.buffer != cb ||
-      mul->kind != TS_E_MUL || mul->u.bin.a->kind != TS_E_LOAD ||
-      mul->u.bin.b->kind != TS_E_LOAD)
+  if (cl->kind != TS_E_LOAD || cl->u.load.buffer != cb || mul->kind != TS_E_MUL ||
+      mul->u.bin.a->kind != TS_E_LOAD || mul->u.bin.b->kind != TS_E_LOAD)
     return false;
   const ts_expr *ld = mul->u.bin.a, *lw = mul->u.bin.b;
-  /* the weight is read at [f, rc, ry, rx] */
+  /* the weight is read at [f, rc, ry, rx] (depthwise: [c, 0, ry, rx]) */
   if (lw->u.load.n != 4 || !is_var(lw->u.load.indices[0], iv[1])) {
     const ts_expr *t = ld;
     ld = lw;
     lw = t;
   }
-  if (lw->u.load.n != 4 || ld->u.load.n != 4)
-    return false;
+  if (lw->u.load.n != 4 || ld->u.load.n != 4) return false;
+  int64_t zero;
+  bool dw = ext[4] == 1 && cint(lw->u.load.indices[1], &zero) && zero == 0 &&
+            is_var(ld->u.load.indices[1], iv[1]);
   for (int d = 0; d < 4; d++)
-    if (!is_var(lw->u.load.indices[d], iv[d == 0 ? 1 : 3 + d]))
+    if (!(dw && d == 1) && !is_var(lw->u.load.indices[d], iv[d == 0 ? 1 : 3 + d]))
       return false;
-  /* the input at [n, rc, .., ..] */
+  /* the input at [n, rc, .., ..] (depthwise: [n, c, .., ..]) */
   if (!is_var(ld->u.load.indices[0], iv[0]) ||
-      !is_var(ld->u.load.indices[1], iv[4]))
+      (!dw && !is_var(ld->u.load.indices[1], iv[4])))
     return false;
+  for (int d = 2; d < 4; d++)
+    if (sch_expr_uses(ld->u.load.indices[d], iv[1]) ||
+        sch_expr_uses(ld->u.load.indices[d], iv[4]))
+      return false;
   const ts_buffer *db = ld->u.load.buffer, *wb = lw->u.load.buffer;
-  if (db == cb || wb == cb || db == wb || db->dtype.bits != 32 ||
-      wb->dtype.bits != 32 || db->dtype.code != TS_FLOAT ||
-      wb->dtype.code != TS_FLOAT)
+  if (db == cb || wb == cb || db == wb || db->dtype.bits != 32 || wb->dtype.bits != 32 ||
+      db->dtype.code != TS_FLOAT || wb->dtype.code != TS_FLOAT || db->ndim != 4 ||
+      wb->ndim != 4)
     return false;
   for (int d = 0; d < 4; d++) {
     int64_t e;
-    if (!cint(db->shape[d], &e) || !cint(wb->shape[d], &e))
-      return false;
+    if (!cint(db->shape[d], &e) || !cint(wb->shape[d], &e)) return false;
   }
   memset(ci, 0, sizeof *ci);
   ci->N = ext[0];
   ci->F = ext[1];
   ci->OH = ext[2];
   ci->OW = ext[3];
-  ci->C = ext[4];
+  ci->C = dw ? ext[1] : ext[4];
   ci->KH = ext[5];
   ci->KW = ext[6];
   ci->data = db;
   ci->weight = wb;
   ci->out = cb;
+  ci->depthwise = dw;
   ci->data_read = ci->weight_read = -1;
   for (int i = 0; i < b->n_reads; i++) {
-    if (b->reads[i].buffer == db)
-      ci->data_read = i;
-    if (b->reads[i].buffer == wb)
-      ci->weight_read = i;
+    if (b->reads[i].buffer == db) ci->data_read = i;
+    if (b->reads[i].buffer == wb) ci->weight_read = i;
   }
-  if (ci->data_read < 0 || ci->weight_read < 0)
+  if (ci->data_read < 0 || ci->weight_read < 0) return false;
+  /* output channels fill whole vectors of 16 (or 8) */
+  ci->FB = ci->F % 16 == 0 ? 16 : ci->F % 8 == 0 && !dw ? 8 : 0;
+  return ci->FB > 0;
+}
+
+bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
+  const ts_block *b = r->u.realize.block;
+  int64_t ext[6];
+  if (!b->init || r->u.realize.predicate || !b->body || b->body->kind != TS_S_STORE ||
+      b->n_reads != 2 || !iter_kinds(b, 6, 4, ext) || !plain_nest(f, r, 6))
     return false;
-  /* output channels fill whole 16-wide vectors */
-  return ci->F % 16 == 0;
+  const ts_stmt *st = b->body;
+  const ts_expr *v = st->u.store.value;
+  const ts_buffer *cb = st->u.store.buffer;
+  if (st->u.store.n != 4 || (v->kind != TS_E_MAX && v->kind != TS_E_ADD) ||
+      cb->dtype.code != TS_FLOAT || cb->dtype.lanes != 1)
+    return false;
+  for (int d = 0; d < 4; d++)
+    if (!is_var(st->u.store.indices[d], b->iter_vars[d].var)) return false;
+  const ts_expr *in = v->u.bin.a->kind == TS_E_LOAD && v->u.bin.a->u.load.buffer == cb
+                          ? v->u.bin.b
+                          : v->u.bin.a;
+  if (in->kind != TS_E_LOAD || in->u.load.buffer == cb || in->u.load.n != 4 ||
+      !is_var(in->u.load.indices[0], b->iter_vars[0].var) ||
+      !is_var(in->u.load.indices[1], b->iter_vars[1].var))
+    return false;
+  memset(ci, 0, sizeof *ci);
+  ci->N = ext[0];
+  ci->C = ci->F = ext[1];
+  ci->OH = ext[2];
+  ci->OW = ext[3];
+  ci->KH = ext[4];
+  ci->KW = ext[5];
+  ci->data = in->u.load.buffer;
+  ci->out = cb;
+  ci->pool = true;
+  return true;
 }
 
 ts_index_map rule_index_map(ts_arena *a, int nd, int n_results, ts_dtype dt) {
@@ -208,33 +261,108 @@ static void parallel_nest(rule_ctx *c, ts_rv blk) {
   free(pl);
 }
 
+/* The block (of c->f) that writes `buf`, if any. */
+static bool producer_of(rule_ctx *c, const ts_buffer *buf, ts_rv *out) {
+  ts_stmt **blocks = NULL;
+  int nb = 0;
+  sch_all_blocks(c->f->body, &blocks, &nb);
+  const char *name = NULL;
+  for (int i = 0; i < nb && !name; i++) {
+    const ts_block *b = blocks[i]->u.realize.block;
+    for (int w = 0; w < b->n_writes; w++)
+      if (b->writes[w].buffer == buf && b->n_iter_vars > 0) name = b->name;
+  }
+  free(blocks);
+  if (!name) return false;
+  ts_status *st = ts_sch_get_block(c->s, name, c->f->name, out);
+  if (st) {
+    ts_status_free(st);
+    return false;
+  }
+  return true;
+}
+
+/* The padding nest (n, c, h, w) of a blocked input [n, C/CB, H, W, CB]:
+ * c split by CB and moved innermost so that the writes are contiguous
+ * (vectorized when CB fills a vector), (n, c/CB, h) fused and parallel.
+ * With CB == 0 the layout is plain: w innermost and vectorized. */
+static void schedule_pad(rule_ctx *c, ts_rv pad, int64_t CB) {
+  ts_rv *lp = NULL, *sp = NULL, fused;
+  int nl = 0;
+  ts_stmt *realize = NULL;
+  const char *name = NULL;
+  TRY(sch_block(c->s, pad, &realize));
+  name = realize->u.realize.block->name;
+  TRY(ts_sch_get_loops(c->s, pad, &lp, &nl));
+  if (nl != 4) goto out;
+  ts_rv inner = lp[3];
+  if (CB > 0) {
+    int64_t fc[2] = {-1, CB};
+    TRY(ts_sch_split(c->s, lp[1], fc, NULL, 2, true, &sp));
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[0], sp[0], lp[2], lp[3], sp[1]}, 5));
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){lp[0], sp[0], lp[2]}, 3, true, &fused));
+    inner = sp[1];
+  } else {
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){lp[0], lp[1], lp[2]}, 3, true, &fused));
+  }
+  if (CB == 0 || CB >= 8) TRY(ts_sch_vectorize(c->s, inner));
+  if (c->t->num_cores > 1) TRY(ts_sch_parallel(c->s, fused));
+out:
+  if (name) ts_vec_push(&c->done, name);
+  free(lp);
+  free(sp);
+}
+
+/* [d0, .., dn-1] -> the same with dimension `ch` blocked by `cb`: the
+ * block index in place of the dimension and the offset appended last. */
+static ts_index_map blocked_map(ts_arena *a, int nd, int ch, int64_t cb, ts_dtype it) {
+  ts_index_map m = rule_index_map(a, nd, nd + 1, it);
+  for (int d = 0; d < nd; d++)
+    m.results[d] = d == ch ? vdiv(a, m.params[d], cb) : ts_varref(a, m.params[d]);
+  m.results[nd] = vmod(a, m.params[ch], cb);
+  return m;
+}
+
 void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   const char *name = r->u.realize.block->name;
   ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
-  ts_dtype it = ci->data->shape[0]->dtype;
-  int64_t CB = ci->C % 16 == 0 ? 16
-               : ci->C < 16    ? ci->C
-                               : divisor_at_most(ci->C, 16);
+  ts_dtype it = ci->data->shape[0]->dtype, wt = ci->weight->shape[0]->dtype;
+  bool dw = ci->depthwise;
+  int64_t FB = ci->FB;
+  int64_t CB = dw ? FB
+               : ci->C % 16 == 0 ? 16
+               : ci->C < 16      ? ci->C
+                                 : divisor_at_most(ci->C, 16);
   int64_t MR = divisor_at_most(ci->OW, 14);
-  if (MR < 4 && ci->OW <= 16)
-    MR = ci->OW;
+  if (MR < 4 && ci->OW <= 16) MR = ci->OW;
   ts_rv *lp = NULL, *sf = NULL, *sx = NULL, *sc = NULL, *cons = NULL;
   int nl = 0, nc = 0;
-  ts_rv blk, wblk, fused;
-  ts_strbuf_printf(
-      c->why,
-      "conv2d %lld -> %lld channels, %lldx%lld output, %lldx%lld kernel: "
-      "blocked layouts (input [n, C/%lld, H, W, %lld], weight packed "
-      "[F/16, C/%lld, KH, KW, %lld, 16], result [n, F/16, OH, OW, 16]), "
-      "%lldx16 register tile, sgemm micro-kernel over (C/%lld, KH, KW, %lld), "
-      "epilogue per output row, rows parallel",
-      (long long)ci->C, (long long)ci->F, (long long)ci->OH, (long long)ci->OW,
-      (long long)ci->KH, (long long)ci->KW, (long long)CB, (long long)CB,
-      (long long)CB, (long long)CB, (long long)MR, (long long)CB,
-      (long long)CB);
+  ts_rv blk, wblk, fused, pad;
+  if (dw)
+    ts_strbuf_printf(c->why,
+                     "depthwise conv2d %lld channels, %lldx%lld output, %lldx%lld kernel: "
+                     "blocked layouts (input [n, C/%lld, H, W, %lld], weight [C/%lld, 1, KH, "
+                     "KW, %lld], result [n, C/%lld, OH, OW, %lld]), %lld columns x %lld "
+                     "channels vectorized per window tap, epilogue per output row, rows "
+                     "parallel",
+                     (long long)ci->C, (long long)ci->OH, (long long)ci->OW,
+                     (long long)ci->KH, (long long)ci->KW, (long long)FB, (long long)FB,
+                     (long long)FB, (long long)FB, (long long)FB, (long long)FB,
+                     (long long)MR, (long long)FB);
+  else
+    ts_strbuf_printf(c->why,
+                     "conv2d %lld -> %lld channels, %lldx%lld output, %lldx%lld kernel: "
+                     "blocked layouts (input [n, C/%lld, H, W, %lld], weight packed "
+                     "[F/%lld, C/%lld, KH, KW, %lld, %lld], result [n, F/%lld, OH, OW, "
+                     "%lld]), %lldx%lld register tile, sgemm micro-kernel over (C/%lld, "
+                     "KH, KW, %lld), epilogue per output row, rows parallel",
+                     (long long)ci->C, (long long)ci->F, (long long)ci->OH,
+                     (long long)ci->OW, (long long)ci->KH, (long long)ci->KW, (long long)CB,
+                     (long long)CB, (long long)FB, (long long)CB, (long long)CB,
+                     (long long)FB, (long long)FB, (long long)FB, (long long)MR,
+                     (long long)FB, (long long)CB, (long long)CB);
   if (MR < 2) {
-    ts_strbuf_append(c->why,
-                     " [stopped: output width has no divisor in 2..14]");
+    ts_strbuf_append(c->why, " [stopped: the output width has no divisor in 2..14]");
     return;
   }
   inline_epilogue(c, ci->data, ci->weight);
@@ -244,16 +372,20 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     TRY(ts_sch_cache_write(c->s, blk, 0, "global", &wb));
   }
   TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
-  if (nl != 7)
-    goto out;
-  int64_t ff[2] = {-1, 16}, fx[2] = {-1, MR}, fc[2] = {-1, CB};
+  if (nl != 7) goto out;
+  int64_t ff[2] = {-1, FB}, fx[2] = {-1, MR}, fc[2] = {-1, CB};
   TRY(ts_sch_split(c->s, lp[1], ff, NULL, 2, true, &sf));
   TRY(ts_sch_split(c->s, lp[3], fx, NULL, 2, true, &sx));
-  TRY(ts_sch_split(c->s, lp[4], fc, NULL, 2, true, &sc));
-  ts_rv l_n = lp[0], fo = sf[0], fi = sf[1], l_y = lp[2], xo = sx[0],
-        xi = sx[1], co = sc[0], cin = sc[1], ry = lp[5], rx = lp[6];
-  TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, co, ry, rx, cin, xi, fi},
-                     10));
+  ts_rv l_n = lp[0], fo = sf[0], fi = sf[1], l_y = lp[2], xo = sx[0], xi = sx[1],
+        rc = lp[4], ry = lp[5], rx = lp[6];
+  ts_rv first_k = rc;
+  if (dw) {
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, rc, ry, rx, xi, fi}, 9));
+  } else {
+    TRY(ts_sch_split(c->s, rc, fc, NULL, 2, true, &sc));
+    first_k = sc[0];
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, rx, sc[1], xi, fi}, 10));
+  }
   /* the epilogue follows each output row (before the layouts change: the
    * consumer reads the result at plain iteration variables) */
   TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
@@ -262,52 +394,93 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     ts_rv *el = NULL;
     int ne = 0;
     ts_status *st = ts_sch_get_loops(c->s, cons[i], &el, &ne);
-    if (!st && ne > 0)
-      st = ts_sch_vectorize(c->s, el[ne - 1]);
+    if (!st && ne > 0) st = ts_sch_vectorize(c->s, el[ne - 1]);
     ts_status_free(st);
     free(el);
   }
-  /* blocked layouts */
-  ts_index_map dm = rule_index_map(a, 4, 5, it);
-  dm.results[0] = ts_varref(a, dm.params[0]);
-  dm.results[1] = vdiv(a, dm.params[1], CB);
-  dm.results[2] = ts_varref(a, dm.params[2]);
-  dm.results[3] = ts_varref(a, dm.params[3]);
-  dm.results[4] = vmod(a, dm.params[1], CB);
+  /* blocked layouts: the input (padded in its own nest, or copied) */
   if (is_param(c->f, ci->data)) {
     ts_rv db;
     TRY(ts_sch_cache_read(c->s, blk, ci->data_read, "global", &db));
   }
+  ts_index_map dm = blocked_map(a, 4, 1, CB, it);
   TRY(ts_sch_transform_layout(c->s, blk, 0, ci->data_read, &dm));
+  ts_stmt *rr;
+  TRY(sch_block(c->s, blk, &rr));
+  if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad))
+    schedule_pad(c, pad, CB);
+  /* the weight, packed by its own nest */
   TRY(ts_sch_cache_read(c->s, blk, ci->weight_read, "global", &wblk));
-  ts_index_map wm = rule_index_map(a, 4, 6, ci->weight->shape[0]->dtype);
-  wm.results[0] = vdiv(a, wm.params[0], 16);
-  wm.results[1] = vdiv(a, wm.params[1], CB);
-  wm.results[2] = ts_varref(a, wm.params[2]);
-  wm.results[3] = ts_varref(a, wm.params[3]);
-  wm.results[4] = vmod(a, wm.params[1], CB);
-  wm.results[5] = vmod(a, wm.params[0], 16);
+  ts_index_map wm;
+  if (dw) {
+    wm = blocked_map(a, 4, 0, FB, wt);
+  } else {
+    wm = rule_index_map(a, 4, 6, wt);
+    wm.results[0] = vdiv(a, wm.params[0], FB);
+    wm.results[1] = vdiv(a, wm.params[1], CB);
+    wm.results[2] = ts_varref(a, wm.params[2]);
+    wm.results[3] = ts_varref(a, wm.params[3]);
+    wm.results[4] = vmod(a, wm.params[1], CB);
+    wm.results[5] = vmod(a, wm.params[0], FB);
+  }
   TRY(ts_sch_transform_layout(c->s, blk, 0, ci->weight_read, &wm));
   ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
   TRY(ts_sch_annotate(c->s, wblk, "tessera.pack_constant", &one));
   parallel_nest(c, wblk);
-  ts_index_map om = rule_index_map(a, 4, 5, it);
-  om.results[0] = ts_varref(a, om.params[0]);
-  om.results[1] = vdiv(a, om.params[1], 16);
-  om.results[2] = ts_varref(a, om.params[2]);
-  om.results[3] = ts_varref(a, om.params[3]);
-  om.results[4] = vmod(a, om.params[1], 16);
+  ts_index_map om = blocked_map(a, 4, 1, FB, it);
   TRY(ts_sch_transform_layout(c->s, blk, 1, 0, &om));
-  TRY(ts_sch_decompose_reduction(c->s, blk, co, NULL));
-  ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
-  TRY(ts_sch_annotate(c->s, co, "tessera.micro_kernel", &av));
+  ts_rv init;
+  TRY(ts_sch_decompose_reduction(c->s, blk, first_k, &init));
+  if (dw) {
+    ts_rv *il = NULL;
+    int ni = 0;
+    ts_status *st = ts_sch_get_loops(c->s, init, &il, &ni);
+    if (!st && ni > 0) st = ts_sch_vectorize(c->s, il[ni - 1]);
+    ts_status_free(st);
+    free(il);
+    TRY(ts_sch_vectorize(c->s, fi));
+  } else {
+    ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
+    TRY(ts_sch_annotate(c->s, first_k, "tessera.micro_kernel", &av));
+  }
   TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo, l_y}, 3, true, &fused));
-  if (c->t->num_cores > 1)
-    TRY(ts_sch_parallel(c->s, fused));
+  if (c->t->num_cores > 1) TRY(ts_sch_parallel(c->s, fused));
 out:
   free(lp);
   free(sf);
   free(sx);
   free(sc);
   free(cons);
+}
+
+void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
+  const char *name = r->u.realize.block->name;
+  ts_rv *lp = NULL;
+  int nl = 0;
+  ts_rv blk, fused, init, pad;
+  ts_strbuf_printf(c->why,
+                   "pooling %lld channels, %lldx%lld output, %lldx%lld window: window "
+                   "loops outside the output row, the row vectorized, rows parallel",
+                   (long long)ci->C, (long long)ci->OH, (long long)ci->OW,
+                   (long long)ci->KH, (long long)ci->KW);
+  TRY(ts_sch_get_block(c->s, name, c->f->name, &blk));
+  if (producer_of(c, ci->data, &pad)) schedule_pad(c, pad, 0);
+  TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
+  if (nl != 6) goto out;
+  TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[0], lp[1], lp[2], lp[4], lp[5], lp[3]}, 6));
+  TRY(ts_sch_decompose_reduction(c->s, blk, lp[4], &init));
+  TRY(ts_sch_vectorize(c->s, lp[3]));
+  {
+    ts_rv *il = NULL;
+    int ni = 0;
+    ts_status *st = ts_sch_get_loops(c->s, init, &il, &ni);
+    if (!st && ni > 0) st = ts_sch_vectorize(c->s, il[ni - 1]);
+    ts_status_free(st);
+    free(il);
+  }
+  TRY(ts_sch_fuse(c->s, (ts_rv[]){lp[0], lp[1], lp[2]}, 3, true, &fused));
+  if (c->t->num_cores > 1 && ci->C * ci->OH * ci->OW * ci->KH * ci->KW >= MIN_PARALLEL_WORK)
+    TRY(ts_sch_parallel(c->s, fused));
+out:
+  free(lp);
 }

@@ -411,15 +411,18 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
     conv_info ci;
     if (b->n_iter_vars == 0 || is_done(&c, b->name)) continue;
     bool is_mm = match_matmul(f, blocks[i], &mi);
-    if (!is_mm && !rule_conv_match(f, blocks[i], &ci)) continue;
+    bool is_conv = !is_mm && rule_conv_match(f, blocks[i], &ci);
+    if (!is_mm && !is_conv && !rule_pool_match(f, blocks[i], &ci)) continue;
     ts_stmt **before = NULL, **now = NULL;
     int nbefore = 0, nnow = 0;
     sch_all_blocks(f->body, &before, &nbefore);
     const char *name = b->name;
     if (is_mm)
       rule_matmul(&c, blocks[i], &mi);
-    else
+    else if (is_conv)
       rule_conv(&c, blocks[i], &ci);
+    else
+      rule_pool(&c, blocks[i], &ci);
     ts_vec_push(&c.done, name);
     /* every loop nest holding a block the rule made (packing, init, update)
      * belongs to the rule */

@@ -24,15 +24,27 @@ typedef struct conv_info {
   int data_read;   /* index in the block's reads of the (padded) input */
   int weight_read; /* ... of the weight */
   const ts_buffer *data, *weight, *out;
-  bool depthwise; /* DepthwiseConv2d: n, c, y, x spatial; ry, rx reduce */
+  int64_t FB;     /* output channels per vector block: 16 or 8 */
+  bool depthwise; /* DepthwiseConv2d: n, c, y, x spatial; rc (extent 1),
+                   * ry, rx reduce; F == C */
+  bool pool;      /* a pooling window (n, c, y, x spatial; ry, rx reduce;
+                   * one input, max or sum): data, out and N..KW only */
 } conv_info;
 
 /* True when `r` (a block realize of f) is a convolution the conv rule
  * schedules; fills *ci. */
 bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
+/* True when `r` is a pooling window block (max or sum over KH x KW). */
+bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
 /* Schedules the convolution (blocked channel layout inside the kernel, the
  * sgemm micro-kernel over the reduction loops, epilogue per output row). */
 void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci);
+/* True when `r` is a pooling window block (max or sum over KH x KW). */
+bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
+/* Pooling: window loops outside a vectorized output row, rows parallel. */
+void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
+/* Pooling: window loops outside a vectorized output row, rows parallel. */
+void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 
 /* An index map over `nd` fresh variables named ax0.. of dtype dt; results
  * filled by the caller (n_results slots allocated). */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/arith.h"
 #include "tessera/build.h"
 #include "tessera/kernel_abi.h"
 
@@ -50,6 +51,12 @@ typedef struct cg {
   /* micro-kernels used so far (see emit_micro_kernel): 10000 for the
    * nested-k variant + MR*100 + NR/16 */
   TS_VEC(int) ukernels;
+  /* Index simplification (ir/arith.h): the loops in scope with static
+   * bounds (ts_var* -> int64_t[2]) and the iteration variables of the blocks
+   * in scope with their bindings in terms of loop variables (ts_var* ->
+   * ts_expr*), in `scratch`. */
+  ts_arena *scratch;
+  ts_ptrmap ranges, bindings;
 } cg;
 
 static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) TS_PRINTF(3, 4);
@@ -148,6 +155,7 @@ static const char *ctype_or_fail(cg *c, ts_dtype t, ts_loc loc) {
 }
 
 static void emit_expr(cg *c, const ts_expr *e);
+static bool is_const_int(const ts_expr *e, int64_t *v);
 
 /* Type suffix for helper functions: i32, i64, f32, f64, ... */
 static const char *tsuffix(ts_dtype t) {
@@ -156,7 +164,7 @@ static const char *tsuffix(ts_dtype t) {
   return t.bits == 64 ? "i64" : "i32";
 }
 
-static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
+static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx_in,
                             int n);
 
 static void emit_float_lit(cg *c, double v, ts_dtype t) {
@@ -353,8 +361,19 @@ static void emit_expr(cg *c, const ts_expr *e) {
       emit_bin(c, "%", e);
     }
     return;
-  case TS_E_FLOORDIV: emit_helper2(c, "floordiv", e, t); return;
-  case TS_E_FLOORMOD: emit_helper2(c, "floormod", e, t); return;
+  case TS_E_FLOORDIV:
+  case TS_E_FLOORMOD: {
+    /* a non-negative dividend and a positive constant divisor: C's / and %
+     * agree with floor division, and stay visible to the vectorizer */
+    int64_t k, lo, hi;
+    if (!ts_dtype_is_float(t) && is_const_int(e->u.bin.b, &k) && k > 0 &&
+        ts_expr_range(e->u.bin.a, &c->ranges, &lo, &hi) && lo >= 0) {
+      emit_bin(c, e->kind == TS_E_FLOORDIV ? "/" : "%", e);
+      return;
+    }
+    emit_helper2(c, e->kind == TS_E_FLOORDIV ? "floordiv" : "floormod", e, t);
+    return;
+  }
   case TS_E_MIN: emit_helper2(c, "min", e, t); return;
   case TS_E_MAX: emit_helper2(c, "max", e, t); return;
   case TS_E_EQ: emit_bin(c, "==", e); return;
@@ -453,11 +472,28 @@ static void emit_stride(cg *c, const ts_buffer *b, int d) {
 
 /* The flat element index of b[idx]: row-major (Horner form) for a compact
  * buffer, strides otherwise. */
-static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx,
+/* An index with the block bindings substituted and floordiv/floormod
+ * simplified under the loop bounds, when that removes a division;
+ * otherwise the index as written. */
+static const ts_expr *simplified_index(cg *c, ts_expr *e) {
+  if (!c->scratch || !c->bindings.len) return e;
+  ts_expr *sub = ts_expr_substitute(c->scratch, e, &c->bindings);
+  ts_expr *s = ts_expr_simplify_index(c->scratch, sub, &c->ranges);
+  return s == sub ? e : s;
+}
+
+static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx_in,
                             int n) {
   if (n == 0) {
     ts_strbuf_append(&c->out, "0");
     return;
+  }
+  enum { MAX_IDX = 16 };
+  const ts_expr *idx_buf[MAX_IDX];
+  const ts_expr *const *idx = (const ts_expr *const *)idx_in;
+  if (n <= MAX_IDX) {
+    for (int d = 0; d < n; d++) idx_buf[d] = simplified_index(c, idx_in[d]);
+    idx = idx_buf;
   }
   bool has_offset = b->elem_offset && !(b->elem_offset->kind == TS_E_INT &&
                                         b->elem_offset->u.int_value == 0);
@@ -540,6 +576,18 @@ static void emit_block(cg *c, const ts_stmt *s) {
     emit_expr(c, s->u.realize.iter_values[i]);
     ts_strbuf_append(&c->out, ";\n");
     line(c, "(void)%s;", cname(c, v, v->name));
+    if (c->scratch) {
+      ts_ptrmap_put(&c->bindings, v,
+                    ts_expr_substitute(c->scratch, s->u.realize.iter_values[i], &c->bindings));
+      int64_t dlo, dn;
+      if (is_const_int(b->iter_vars[i].dom.min, &dlo) &&
+          is_const_int(b->iter_vars[i].dom.extent, &dn) && dn > 0) {
+        int64_t *r = ts_arena_alloc(c->scratch, 2 * sizeof(int64_t));
+        r[0] = dlo;
+        r[1] = dlo + dn - 1;
+        ts_ptrmap_put(&c->ranges, v, r);
+      }
+    }
   }
   int close = 0;
   if (s->u.realize.predicate) {
@@ -610,6 +658,10 @@ static void emit_block(cg *c, const ts_stmt *s) {
   }
   c->indent--;
   line(c, "}");
+  for (int i = 0; i < b->n_iter_vars; i++) {
+    ts_ptrmap_remove(&c->bindings, b->iter_vars[i].var);
+    ts_ptrmap_remove(&c->ranges, b->iter_vars[i].var);
+  }
 }
 
 static bool emit_micro_kernel(cg *c, const ts_stmt *s);
@@ -654,7 +706,17 @@ static void emit_for(cg *c, const ts_stmt *s) {
   ts_strbuf_printf(&c->out, "; ++%s) {\n", nm);
   c->indent++;
   if (parallel) c->parallel_depth++;
+  int64_t lo, n_it;
+  bool ranged = c->scratch && is_const_int(s->u.for_.min, &lo) &&
+                is_const_int(s->u.for_.extent, &n_it) && n_it > 0;
+  if (ranged) {
+    int64_t *r = ts_arena_alloc(c->scratch, 2 * sizeof(int64_t));
+    r[0] = lo;
+    r[1] = lo + n_it - 1;
+    ts_ptrmap_put(&c->ranges, v, r);
+  }
   emit_stmt(c, s->u.for_.body);
+  if (ranged) ts_ptrmap_remove(&c->ranges, v);
   if (parallel) c->parallel_depth--;
   c->indent--;
   line(c, "}");
@@ -668,6 +730,7 @@ static void emit_for(cg *c, const ts_stmt *s) {
  * MR*NR/16 FMAs. */
 static const char micro_kernels[] =
     "typedef float ts_v16f __attribute__((vector_size(64), aligned(4)));\n"
+    "typedef float ts_v8f __attribute__((vector_size(32), aligned(4)));\n"
     "#define TS_UK_SGEMM_DEF(MR, NV)                                          \\\n"
     "static inline __attribute__((always_inline)) void ts_uk_sgemm_##MR##x##NV( \\\n"
     "    int64_t K, float *restrict C, int64_t sci, const float *restrict A,  \\\n"
@@ -690,24 +753,24 @@ static const char micro_kernels[] =
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
     "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
     "}\n"
-    "#define TS_UK_SGEMM4_DEF(MR, NV)                                         \\\n"
-    "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NV( \\\n"
+    "#define TS_UK_SGEMM4_DEF(MR, NV, VW, VT)                                 \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NV##w##VW( \\\n"
     "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
     "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
     "    const float *restrict B, const int64_t *sbk) {                       \\\n"
-    "  ts_v16f acc[MR][NV];                                                   \\\n"
+    "  VT acc[MR][NV];                                                   \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    acc[i][v] = *(const ts_v16f *)(C + i * sci + 16 * v);                \\\n"
+    "    acc[i][v] = *(const VT *)(C + i * sci + VW * v);                \\\n"
     "  for (int64_t k0 = 0; k0 < K[0]; k0++)                                  \\\n"
     "  for (int64_t k1 = 0; k1 < K[1]; k1++)                                  \\\n"
     "  for (int64_t k2 = 0; k2 < K[2]; k2++) {                                \\\n"
     "    const float *restrict a_ = A + k0 * sak[0] + k1 * sak[1] + k2 * sak[2]; \\\n"
     "    const float *restrict b_ = B + k0 * sbk[0] + k1 * sbk[1] + k2 * sbk[2]; \\\n"
     "    for (int64_t k = 0; k < K[3]; k++) {                                 \\\n"
-    "      ts_v16f b[NV];                                                     \\\n"
+    "      VT b[NV];                                                     \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        b[v] = *(const ts_v16f *)(b_ + k * sbk[3] + 16 * v);             \\\n"
+    "        b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v);             \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
     "        const float a = a_[i * sai + k * sak[3]];                        \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
@@ -717,7 +780,7 @@ static const char micro_kernels[] =
     "  }                                                                      \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
+    "    *(VT *)(C + i * sci + VW * v) = acc[i][v];                      \\\n"
     "}\n";
 
 /* Structural equality of index expressions (variables by identity). */
@@ -824,7 +887,7 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       return false;
   if (!is_const_int(loops[nk]->u.for_.extent, &mr) ||
       !is_const_int(loops[nk + 1]->u.for_.extent, &nr) || mr < 1 || mr > 16 ||
-      nr < 16 || nr > 128 || nr % 16)
+      !(nr == 8 || (nr >= 16 && nr <= 128 && nr % 16 == 0)))
     return false;
   const ts_stmt *r = loops[nl - 1]->u.for_.body;
   if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate)
@@ -854,8 +917,11 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   /* Which load is A (broadcast) and which B (vector along j) is decided at
    * run time from the strides: try (a, b) then (b, a). */
   const ts_expr *acc[3] = {cl, mul->u.bin.a, mul->u.bin.b};
-  int nv = (int)(nr / 16);
-  int key = (nk > 1 ? 10000 : 0) + (int)mr * 100 + nv;
+  /* 16-float vectors, or one 8-float vector (then the nested form) */
+  int vw = nr == 8 ? 8 : 16;
+  int nv = (int)(nr / vw);
+  bool nested = nk > 1 || vw == 8;
+  int key = (vw == 8 ? 100000 : 0) + (nested ? 10000 : 0) + (int)mr * 100 + nv;
   bool have = false;
   for (size_t i = 0; i < c->ukernels.len; i++)
     have |= c->ukernels.data[i] == key;
@@ -936,7 +1002,7 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
          "%s (ts_uk_c_ok && ts_uk_s[%d][%d] == 0 && ts_uk_s[%d][%d] == 0 && "
          "ts_uk_s[%d][%d] == 1) {",
          o ? "} else if" : "if", ia, dj, ib, di, ib, dj);
-    if (nk == 1) {
+    if (!nested) {
       line(c,
            "  ts_uk_sgemm_%lldx%d(ts_uk_K[%d], %s + ts_uk_o[0][0], "
            "ts_uk_s[0][%d], "
@@ -955,11 +1021,11 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
             l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
       line(
           c,
-          "  ts_uk_sgemm4_%lldx%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
+          "  ts_uk_sgemm4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
           "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_sa, %s + "
           "ts_uk_o[0][%d], "
           "ts_uk_sb);",
-          (long long)mr, nv, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
+          (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
           ib);
     }
   }
@@ -1143,6 +1209,7 @@ static void emit_primfunc(cg *c, const ts_primfunc *f) {
 
 ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
   cg c = {0};
+  c.scratch = ts_arena_create();
   ts_strbuf_append(&c.out, prelude);
   size_t body_start = c.out.len;
   for (int i = 0; i < m->n_funcs && !c.err; i++)
@@ -1154,8 +1221,12 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
     ts_strbuf_append(&uk, micro_kernels);
     for (size_t i = 0; i < c.ukernels.len; i++) {
       int key = c.ukernels.data[i];
-      ts_strbuf_printf(&uk, "TS_UK_SGEMM%s_DEF(%d, %d)\n", key >= 10000 ? "4" : "",
-                       key % 10000 / 100, key % 100);
+      int w = key >= 100000 ? 8 : 16;
+      if (key % 100000 >= 10000)
+        ts_strbuf_printf(&uk, "TS_UK_SGEMM4_DEF(%d, %d, %d, ts_v%df)\n", key % 10000 / 100,
+                         key % 100, w, w);
+      else
+        ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", key % 10000 / 100, key % 100);
     }
     ts_strbuf_append(&uk, "\n");
     ts_strbuf_append(&uk, c.out.data + body_start);
@@ -1163,6 +1234,9 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
     c.out = uk;
   }
   ts_vec_free(&c.ukernels);
+  ts_ptrmap_free(&c.ranges);
+  ts_ptrmap_free(&c.bindings);
+  ts_arena_destroy(c.scratch);
   for (size_t i = 0; i < c.names.len; i++) free(c.names.data[i].name);
   ts_vec_free(&c.names);
   ts_vec_free(&c.bound_buffers);
