@@ -322,14 +322,17 @@ out:
 
 /* ---- injective and reduction blocks ------------------------------------------ */
 
+/* Injective blocks: the innermost loop stays whole and is vectorized (its
+ * index arithmetic stays affine, so the compiler vectorizes it); the outer
+ * loops are fused into one, parallel when there is enough work.  A nest of
+ * one loop is split by the vector width instead.  Small innermost loops
+ * (fewer than a vector) are fused with the next one out first. */
 static void rule_injective(rule_ctx *c, const ts_block *b) {
   ts_rv blk, *lp = NULL, *sp = NULL;
   int nl = 0;
   TRY(ts_sch_get_block(c->s, b->name, c->f->name, &blk));
   TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
   if (nl == 0) goto out;
-  ts_rv l = lp[0];
-  if (nl > 1) TRY(ts_sch_fuse(c->s, lp, nl, true, &l));
   int64_t total = 1;
   bool known = true;
   for (int i = 0; i < b->n_iter_vars; i++) {
@@ -338,19 +341,77 @@ static void rule_injective(rule_ctx *c, const ts_block *b) {
     else known = false;
   }
   int64_t V = c->t->vector_bytes / 4;
-  ts_strbuf_printf(c->why, "%s%s: fused, split by %lld, inner vectorized", c->why->len ? "; " : "",
-                   b->name, (long long)V);
-  if (known && total < V) goto out;
-  int64_t fac[2] = {-1, V};
-  TRY(ts_sch_split(c->s, l, fac, NULL, 2, true, &sp));
-  TRY(ts_sch_vectorize(c->s, sp[1]));
-  if (c->t->num_cores > 1 && (!known || total >= MIN_PARALLEL_WORK)) {
-    ts_strbuf_append(c->why, ", outer parallel");
-    TRY(ts_sch_parallel(c->s, sp[0]));
+  bool par = c->t->num_cores > 1 && (!known || total >= MIN_PARALLEL_WORK);
+  /* the inner part: the last loop, with loops before it fused in while it
+   * is shorter than a vector */
+  int first_inner = nl - 1;
+  int64_t inner = 1;
+  for (int i = nl - 1; i >= 0; i--) {
+    ts_stmt *loop;
+    int64_t e;
+    TRY(sch_loop(c->s, lp[i], &loop));
+    if (!const_int(loop->u.for_.extent, &e)) break;
+    first_inner = i;
+    inner *= e;
+    if (inner >= V) break;
+  }
+  if (first_inner == 0 || nl == 1) {
+    /* one loop (or all of them short): fused, split by the vector width */
+    ts_rv l = lp[0];
+    ts_strbuf_printf(c->why, "%s%s: fused, split by %lld, inner vectorized",
+                     c->why->len ? "; " : "", b->name, (long long)V);
+    if (nl > 1) TRY(ts_sch_fuse(c->s, lp, nl, true, &l));
+    if (known && total < V) goto out;
+    int64_t fac[2] = {-1, V};
+    TRY(ts_sch_split(c->s, l, fac, NULL, 2, true, &sp));
+    TRY(ts_sch_vectorize(c->s, sp[1]));
+    if (par) {
+      ts_strbuf_append(c->why, ", outer parallel");
+      TRY(ts_sch_parallel(c->s, sp[0]));
+    }
+    goto out;
+  }
+  ts_strbuf_printf(c->why, "%s%s: innermost %s vectorized, outer loops fused",
+                   c->why->len ? "; " : "", b->name,
+                   first_inner < nl - 1 ? "loops fused and" : "loop");
+  ts_rv in = lp[nl - 1], outer = lp[0];
+  if (first_inner < nl - 1)
+    TRY(ts_sch_fuse(c->s, lp + first_inner, nl - first_inner, true, &in));
+  if (first_inner > 1) TRY(ts_sch_fuse(c->s, lp, first_inner, true, &outer));
+  TRY(ts_sch_vectorize(c->s, in));
+  if (par) {
+    ts_strbuf_append(c->why, ", parallel");
+    TRY(ts_sch_parallel(c->s, outer));
   }
 out:
   free(lp);
   free(sp);
+}
+
+/* Inlines the injective blocks that write intermediate buffers into their
+ * consumers (TVM's auto-inline): an elementwise chain becomes one nest.
+ * Blocks some rule already scheduled stay. */
+static void inline_injective(rule_ctx *c) {
+  ts_stmt **blocks = NULL;
+  int nb = 0;
+  sch_all_blocks(c->f->body, &blocks, &nb);
+  TS_VEC(const char *) names = {0};
+  for (int i = 0; i < nb; i++) {
+    const ts_block *b = blocks[i]->u.realize.block;
+    if (b->n_iter_vars == 0 || b->n_writes != 1 || b->init || is_done(c, b->name)) continue;
+    bool spatial = true, param = false;
+    for (int k = 0; k < b->n_iter_vars; k++) spatial &= b->iter_vars[k].type == TS_ITER_SPATIAL;
+    for (int p = 0; p < c->f->n_params; p++) param |= c->f->params[p].buffer == b->writes[0].buffer;
+    if (spatial && !param) ts_vec_push(&names, b->name);
+  }
+  free(blocks);
+  for (size_t i = 0; i < names.len; i++) {
+    ts_rv blk;
+    ts_status *st = ts_sch_get_block(c->s, names.data[i], c->f->name, &blk);
+    if (!st) st = ts_sch_compute_inline(c->s, blk);
+    ts_status_free(st);
+  }
+  ts_vec_free(&names);
 }
 
 static void rule_reduction(rule_ctx *c, const ts_block *b) {
@@ -448,6 +509,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
     /* the packing block (cache_read) is made parallel here */
   }
   free(blocks);
+  inline_injective(&c);
   sch_all_blocks(f->body, &blocks, &nb);
   for (int i = 0; i < nb; i++) {
     const ts_block *b = blocks[i]->u.realize.block;
