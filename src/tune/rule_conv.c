@@ -335,6 +335,9 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
                                  : divisor_at_most(ci->C, 16);
   int64_t MR = divisor_at_most(ci->OW, 14);
   if (MR < 4 && ci->OW <= 16) MR = ci->OW;
+  /* narrow rows (7x7): two vectors of output channels per tile, so that
+   * the tile still holds enough independent accumulators */
+  if (!dw && MR <= 8 && ci->F % 32 == 0) FB = 32;
   ts_rv *lp = NULL, *sf = NULL, *sx = NULL, *sc = NULL, *cons = NULL;
   int nl = 0, nc = 0;
   ts_rv blk, wblk, fused, pad;
@@ -384,7 +387,12 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   } else {
     TRY(ts_sch_split(c->s, rc, fc, NULL, 2, true, &sc));
     first_k = sc[0];
-    TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, rx, sc[1], xi, fi}, 10));
+    /* few input channels (the stem's 3): the kernel columns innermost,
+     * the longer loop */
+    if (CB < ci->KW)
+      TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, sc[1], rx, xi, fi}, 10));
+    else
+      TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, rx, sc[1], xi, fi}, 10));
   }
   /* the epilogue follows each output row (before the layouts change: the
    * consumer reads the result at plain iteration variables) */
