@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""Single convolution layers (batch 1, fp32, conv + bias + ReLU): Tessera
+against oneDNN's direct convolution and PyTorch, at 1 and 2 threads, in one
+run.
+
+Layers: ResNet-18's stem (3x224x224 -> 64, 7x7 s2 p3) and its 3x3 s1 p1
+layers at 56/28/14/7, a 3x3 s2 downsample 64x56x56 -> 128, and MobileNetV2's
+depthwise 144x56x56 3x3 (groups 144, p1) and pointwise 144x56x56 1x1 -> 24.
+
+  Tessera  nn.Conv2d + nn.ReLU (fixed seed) exported to ONNX (opset 17, as
+           scripts/make_models.py does), `tessera compile` (ONNX import +
+           default pipeline), then run end to end through the VM
+           (ts_artifact_run: artifact loaded once, dispatch and output
+           allocation included) by bench/conv_bench.c
+  oneDNN   dnnl_convolution_direct, forward_inference, format_tag_any for
+           src/weights/dst (the primitive's blocked layouts), bias, ReLU as
+           an eltwise post-op; weights and source reordered once outside the
+           timing, destination left blocked (bench/conv_bench.c, same process
+           as Tessera, samples interleaved with Tessera's)
+  PyTorch  Debian's torch: the same nn.Conv2d + ReLU under torch.no_grad,
+           torch.set_num_threads(T), OMP/OPENBLAS/MKL_NUM_THREADS=T, in its
+           own process per (layer, threads), right after the C harness
+
+Timing (all three): >= 0.2 s of warm-up, which also sizes batches of calls
+of >= 2 ms; then SAMPLES (default 51) samples, each the mean of one batch;
+the median is reported (so >= 51 timed runs each).  The machine is shared:
+compare rows of one run, and read the load average printed with the table.
+Outputs of Tessera and oneDNN are compared with PyTorch's (max abs diff).
+
+The tessera binary and its libtessera_runtime.so are copied at the start
+(retrying while they are missing or being rebuilt), so that a rebuild during
+the run does not mix versions.
+
+usage: /usr/bin/python3 bench/conv_bench.py TESSERA_BINARY [--threads 1,2]
+           [--layers NAME,...] [--samples N] [--record]
+  --record  append the table to bench/RESULTS.md (default: print only)
+  layers:   stem, c3_64, c3_128, c3_256, c3_512, down_64_128, dw_144, pw_144_24
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OPSET = 17
+
+# name: (label, C_in, H(=W), C_out, kernel, stride, pad, groups)
+LAYERS = [
+    ("stem", "ResNet-18 stem 3x224x224->64 7x7 s2", 3, 224, 64, 7, 2, 3, 1),
+    ("c3_64", "3x3 64x56x56->64", 64, 56, 64, 3, 1, 1, 1),
+    ("c3_128", "3x3 128x28x28->128", 128, 28, 128, 3, 1, 1, 1),
+    ("c3_256", "3x3 256x14x14->256", 256, 14, 256, 3, 1, 1, 1),
+    ("c3_512", "3x3 512x7x7->512", 512, 7, 512, 3, 1, 1, 1),
+    ("down_64_128", "3x3 s2 64x56x56->128", 64, 56, 128, 3, 2, 1, 1),
+    ("dw_144", "depthwise 3x3 144x56x56", 144, 56, 144, 3, 1, 1, 144),
+    ("pw_144_24", "pointwise 1x1 144x56x56->24", 144, 56, 24, 1, 1, 0, 1),
+]
+LAYER = {l[0]: l for l in LAYERS}
+WARMUP_S, BATCH_S = 0.2, 2e-3
+
+
+def thread_env(threads):
+    t = str(threads)
+    return dict(os.environ, TESSERA_NUM_THREADS=t, OMP_NUM_THREADS=t,
+                OPENBLAS_NUM_THREADS=t, MKL_NUM_THREADS=t)
+
+
+def out_hw(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
+
+
+def gflop(name):
+    _, _, c, h, o, k, s, p, g = LAYER[name]
+    oh = out_hw(h, k, s, p)
+    return 2.0 * o * oh * oh * (c // g) * k * k / 1e9
+
+
+def make_module(name, seed=0):
+    import torch
+    import torch.nn as nn
+    _, _, c, h, o, k, s, p, g = LAYER[name]
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(c, o, k, stride=s, padding=p, groups=g,
+                                   bias=True), nn.ReLU()).eval()
+
+
+# --------------------------------------------------------------------------
+# PyTorch worker: `conv_bench.py --worker LAYER_DIR THREADS SAMPLES`, started
+# with the thread environment in place before torch loads.  Rebuilds the
+# module from the exported weights, prints one JSON line.
+
+def worker(layer_dir, threads, samples_n):
+    import numpy as np
+    import torch
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    meta = json.load(open(os.path.join(layer_dir, "meta.json")))
+    model = make_module(meta["name"])
+    with torch.no_grad():
+        model[0].weight.copy_(torch.from_numpy(np.load(os.path.join(layer_dir, "w.npy"))))
+        model[0].bias.copy_(torch.from_numpy(np.load(os.path.join(layer_dir, "b.npy"))))
+    x = torch.from_numpy(np.load(os.path.join(layer_dir, "x.npy")))
+    with torch.no_grad():
+        n, t0 = 0, time.perf_counter()
+        while True:
+            model(x)
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= WARMUP_S and n >= 3:
+                break
+        per = el / n
+        inner = 1 if per >= BATCH_S else int(BATCH_S / per) + 1
+        samples = []
+        for _ in range(samples_n):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                model(x)
+            samples.append((time.perf_counter() - t0) / inner)
+        y = model(x).numpy()
+    samples.sort()
+    ref = np.load(os.path.join(layer_dir, "ref.npy"))
+    print("RESULT " + json.dumps({
+        "ms": samples[len(samples) // 2] * 1e3, "min_ms": samples[0] * 1e3,
+        "runs": samples_n * inner, "threads": torch.get_num_threads(),
+        "diff_vs_1t": float(np.max(np.abs(y - ref)))}), flush=True)
+
+
+# --------------------------------------------------------------------------
+# Driver.
+
+def cpu_name():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def loadavg():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def snapshot_tessera(tessera, dest, tries=40, wait_s=3.0):
+    """Copies TESSERA and libtessera_runtime.so next to it into dest; retries
+    while they are missing, changing or do not run."""
+    src_dir = os.path.dirname(tessera)
+    lib = os.path.join(src_dir, "libtessera_runtime.so")
+    os.makedirs(dest, exist_ok=True)
+    last = ""
+    for i in range(tries):
+        try:
+            before = (os.stat(tessera).st_mtime_ns, os.stat(lib).st_mtime_ns)
+            if time.time() - max(before) / 1e9 < 2.0:
+                raise OSError("just modified")
+            shutil.copy2(tessera, os.path.join(dest, "tessera"))
+            shutil.copy2(lib, os.path.join(dest, "libtessera_runtime.so"))
+            after = (os.stat(tessera).st_mtime_ns, os.stat(lib).st_mtime_ns)
+            if before != after:
+                raise OSError("changed while copying")
+            o = subprocess.run([os.path.join(dest, "tessera"), "--version"],
+                               capture_output=True, text=True,
+                               env=dict(os.environ, LD_LIBRARY_PATH=dest))
+            if o.returncode != 0:
+                raise OSError("--version failed: " + o.stderr.strip()[-200:])
+            return o.stdout.strip()
+        except OSError as e:
+            last = str(e)
+            print("conv_bench: waiting for %s (%s), try %d" % (tessera, last, i + 1),
+                  flush=True)
+            time.sleep(wait_s)
+    sys.exit("conv_bench: no usable %s: %s" % (tessera, last))
+
+
+def export_layer(name, layer_dir):
+    import numpy as np
+    import torch
+    os.makedirs(layer_dir, exist_ok=True)
+    _, _, c, h, *_ = LAYER[name]
+    model = make_module(name)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(1, c, h, h, generator=gen) * 2 - 1
+    path = os.path.join(layer_dir, "conv.onnx")
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), path, input_names=["x"],
+                          output_names=["y"], opset_version=OPSET,
+                          do_constant_folding=True)
+        ref = model(x).numpy()
+    np.save(os.path.join(layer_dir, "x.npy"), x.numpy())
+    np.save(os.path.join(layer_dir, "w.npy"), model[0].weight.detach().numpy())
+    np.save(os.path.join(layer_dir, "b.npy"), model[0].bias.detach().numpy())
+    np.save(os.path.join(layer_dir, "ref.npy"), ref)
+    with open(os.path.join(layer_dir, "meta.json"), "w") as f:
+        json.dump({"name": name}, f)
+    return path
+
+
+def last_line(s, rc):
+    return (s.strip().splitlines() or ["exit %d" % rc])[-1][:200]
+
+
+def run_harness(harness, so, layer_dir, name, threads, samples_n, out_dir):
+    _, _, c, h, o, k, s, p, g = LAYER[name]
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [harness, so] + [os.path.join(layer_dir, f) for f in ("x.npy", "w.npy", "b.npy")] + \
+        [str(s), str(p), str(g), out_dir, str(samples_n)]
+    o = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(threads))
+    if o.returncode != 0:
+        raise RuntimeError("conv_bench harness: " + last_line(o.stderr, o.returncode))
+    r = {}
+    for line in o.stdout.splitlines():
+        f = line.split(None, 1)
+        if f[0] in ("tessera", "onednn"):
+            ms, mn, runs = f[1].split()
+            r[f[0]] = {"ms": float(ms), "min_ms": float(mn), "runs": int(runs)}
+        elif f[0] == "onednn_impl":
+            r["impl"] = f[1].strip() if len(f) > 1 else "?"
+        elif f[0] == "threads":
+            r["threads"] = int(f[1])
+    return r
+
+
+def run_torch(layer_dir, threads, samples_n):
+    o = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
+                        layer_dir, str(threads), str(samples_n)],
+                       capture_output=True, text=True, env=thread_env(threads))
+    for line in o.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError("pytorch worker: " + last_line(o.stderr, o.returncode))
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("tessera")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--layers", default=",".join(l[0] for l in LAYERS))
+    ap.add_argument("--samples", type=int, default=51)
+    ap.add_argument("--record", action="store_true")
+    a = ap.parse_args()
+    threads = [int(t) for t in a.threads.split(",") if t]
+    layers = [n for n in a.layers.split(",") if n]
+    for n in layers:
+        if n not in LAYER:
+            sys.exit("conv_bench: unknown layer '%s' (known: %s)" %
+                     (n, ", ".join(LAYER)))
+    if a.samples < 1 or a.samples > 1001:
+        sys.exit("conv_bench: --samples must be in [1, 1001]")
+    tessera_arg = os.path.abspath(a.tessera)
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")   # for the exports here
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import numpy as np
+    import torch
+    torch.set_num_threads(1)
+
+    start = time.time()
+    load_start = loadavg()
+    tmp = tempfile.mkdtemp(prefix="tessera_conv_")
+    snap = os.path.join(tmp, "tessera_bin")
+    version = snapshot_tessera(tessera_arg, snap)
+    tessera = os.path.join(snap, "tessera")
+    tess_env = dict(os.environ, LD_LIBRARY_PATH=snap)
+    harness = os.path.join(tmp, "conv_bench")
+    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                    "-I", os.path.join(ROOT, "include"),
+                    os.path.join(HERE, "conv_bench.c"), "-o", harness,
+                    "-L" + snap, "-ltessera_runtime", "-Wl,-rpath," + snap,
+                    "-ldnnl", "-lm"], check=True)
+    print("conv_bench: %s (%s, copied to %s), %s, load average %s" %
+          (tessera_arg, version, snap, cpu_name(), load_start), flush=True)
+
+    rows = []
+    compile_s = {}
+    for name in layers:
+        layer_dir = os.path.join(tmp, name)
+        onnx_path = export_layer(name, layer_dir)
+        ref = np.load(os.path.join(layer_dir, "ref.npy"))
+        so = os.path.join(layer_dir, "conv.so")
+        t0 = time.perf_counter()
+        o = subprocess.run([tessera, "compile", onnx_path, "-o", so],
+                           capture_output=True, text=True, env=tess_env)
+        compile_s[name] = time.perf_counter() - t0
+        compile_err = None if o.returncode == 0 else \
+            "compile failed: " + last_line(o.stderr, o.returncode)
+        for t in threads:
+            row = {"name": name, "threads": t, "errors": []}
+            if compile_err:
+                row["errors"].append(compile_err)
+            else:
+                try:
+                    r = run_harness(harness, so, layer_dir, name, t, a.samples,
+                                    os.path.join(layer_dir, "out.t%d" % t))
+                    row.update(r)
+                    for lib in ("tessera", "onednn"):
+                        y = np.load(os.path.join(layer_dir, "out.t%d" % t, lib + ".npy"))
+                        row[lib]["diff"] = (float(np.max(np.abs(y - ref)))
+                                            if y.shape == ref.shape else None)
+                except RuntimeError as e:
+                    row["errors"].append(str(e))
+            try:
+                row["torch"] = run_torch(layer_dir, t, a.samples)
+            except RuntimeError as e:
+                row["errors"].append(str(e))
+            rows.append(row)
+            print(fmt_progress(row), flush=True)
+    load_end = loadavg()
+    table = make_table(rows)
+    impls = sorted({"%s: %s" % (r["name"], r["impl"]) for r in rows if "impl" in r
+                    and r["threads"] == threads[0]})
+    elapsed = time.time() - start
+    notes = ("load average %s at the start, %s at the end (os.getloadavg); "
+             "%.0f s in all.  oneDNN implementations: %s.  Tessera compile "
+             "times: %s." % (load_start, load_end, elapsed, "; ".join(impls),
+                             ", ".join("%s %.1f s" % (n, compile_s[n]) for n in layers)))
+    errs = ["%s t=%d: %s" % (r["name"], r["threads"], e) for r in rows for e in r["errors"]]
+    print()
+    print(table)
+    print()
+    print(notes)
+    for e in errs:
+        print("FAILED " + e)
+    if a.record:
+        now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+        text = (
+            "\n\n## Convolution layers vs oneDNN and PyTorch, %s, %s "
+            "(load average %s at the start, %s at the end)\n\n"
+            "`bench/conv_bench.py %s` (%s, torch %s, oneDNN 2.6 direct): batch "
+            "1 fp32 conv + bias + ReLU; medians in ms of %d samples (each the "
+            "mean of a batch of >= 2 ms) after >= 0.2 s of warm-up.  Tessera = "
+            "ONNX export, `tessera compile` (default pipeline), run end to end "
+            "through the VM (ts_artifact_run); oneDNN = direct convolution, "
+            "format_tag_any blocked layouts, ReLU post-op, reorders outside "
+            "the timing, samples interleaved with Tessera's in one process; "
+            "PyTorch = nn.Conv2d + ReLU under no_grad, set_num_threads(T), "
+            "own process.  Ratios are peer ms / Tessera ms: > 1 means Tessera "
+            "is faster.  Max abs diff: vs PyTorch's output.  The machine is "
+            "shared: compare rows of one run only.\n\n%s\n\n%s\n%s"
+            % (now, cpu_name(), load_start, load_end, tessera_arg, version,
+               torch.__version__, a.samples, table, notes,
+               "".join("\nFailed: %s\n" % e for e in errs)))
+        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
+            f.write(text)
+        print("conv_bench: appended to bench/RESULTS.md")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if errs:
+        sys.exit(1)
+
+
+def fmt_ms(d):
+    return "%.3f" % d["ms"] if d["ms"] >= 1 else "%.4f" % d["ms"]
+
+
+def fmt_progress(r):
+    parts = ["conv_bench: %-11s t=%d" % (r["name"], r["threads"])]
+    for lib in ("tessera", "onednn", "torch"):
+        if lib in r:
+            parts.append("%s %s ms" % (lib, fmt_ms(r[lib])))
+    if "tessera" in r and r["tessera"].get("diff") is not None:
+        parts.append("diff %.2e" % r["tessera"]["diff"])
+    parts += r["errors"]
+    return "  ".join(parts)
+
+
+def make_table(rows):
+    head = ("| layer | thr | GFLOP | Tessera ms | oneDNN ms | PyTorch ms | "
+            "oneDNN/T | PyTorch/T | Tessera GFLOP/s | max abs diff Tessera | "
+            "max abs diff oneDNN |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        g = gflop(r["name"])
+        t, d, p = r.get("tessera"), r.get("onednn"), r.get("torch")
+        cells = [LAYER[r["name"]][1], str(r["threads"]), "%.3f" % g]
+        cells += [fmt_ms(x) if x else "-" for x in (t, d, p)]
+        cells += ["%.2f" % (x["ms"] / t["ms"]) if (x and t) else "-" for x in (d, p)]
+        cells.append("%.1f" % (g / t["ms"] * 1e3) if t else "-")
+        for x in (t, d):
+            cells.append("%.2e" % x["diff"] if x and x.get("diff") is not None else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
