@@ -7,19 +7,20 @@
  * the destination stays blocked, as an inference engine would keep it), in
  * one process, interleaved.
  *
- * Timing: each library gets >= 0.2 s of warm-up (which also sizes its
- * batches: enough calls for >= 2 ms per sample), then SAMPLES samples are
- * taken alternately (tessera, onednn, tessera, ...); each sample is the mean
- * of its batch.  Prints, per library,
- *   <name> median_ms min_ms runs
- * and "onednn_impl <implementation string>".  Both outputs (oneDNN's
- * reordered back to NCHW) are written to OUT_DIR/{tessera,onednn}.npy for the
- * caller to compare against PyTorch.
+ * Protocol (driven by bench/conv_bench.py, which interleaves these samples
+ * with PyTorch's, run in another process): after >= 0.2 s of warm-up per
+ * library, which also sizes its batches (enough calls for >= 2 ms), the
+ * harness writes both outputs (oneDNN's reordered back to NCHW) to
+ * OUT_DIR/{tessera,onednn}.npy and prints
+ *   ready <tessera batch> <onednn batch> threads <n> onednn_impl <impl>
+ * then, for each line "s" on stdin, runs one batch of Tessera and one of
+ * oneDNN (each after one untimed call, to warm caches and thread pools
+ * again after the other process's sample) and prints "sample <tessera s/call> <onednn s/call>"; it exits at
+ * "q" or end of input.
  * Threads come from the environment (TESSERA_NUM_THREADS, OMP_NUM_THREADS),
  * set by bench/conv_bench.py.
  *
  * usage: conv_bench ARTIFACT.so X.npy W.npy B.npy STRIDE PAD GROUPS OUT_DIR
- *                   [SAMPLES]
  *   W: (O, C/GROUPS, KH, KW), B: (O,), X: (1, C, H, W). */
 #define _POSIX_C_SOURCE 200809L
 #include <dnnl.h>
@@ -35,11 +36,6 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 static void die_ts(ts_status *st, const char *what) {
@@ -197,22 +193,16 @@ static ts_ndarray *tess_run(tess *t, bool keep) {
   return r;
 }
 
-enum { N_LIBS = 2, MAX_SAMPLES = 1001 };
+enum { N_LIBS = 2 };
 
 int main(int argc, char **argv) {
-  if (argc != 9 && argc != 10) {
-    fprintf(stderr,
-            "usage: %s ARTIFACT.so X.npy W.npy B.npy STRIDE PAD GROUPS OUT_DIR [SAMPLES]\n",
+  if (argc != 9) {
+    fprintf(stderr, "usage: %s ARTIFACT.so X.npy W.npy B.npy STRIDE PAD GROUPS OUT_DIR\n",
             argv[0]);
     return 2;
   }
   int64_t stride = atoll(argv[5]), pad = atoll(argv[6]), groups = atoll(argv[7]);
   const char *out_dir = argv[8];
-  int samples_n = argc == 10 ? atoi(argv[9]) : 51;
-  if (samples_n < 1 || samples_n > MAX_SAMPLES) {
-    fprintf(stderr, "conv_bench: SAMPLES must be in [1, %d]\n", MAX_SAMPLES);
-    return 2;
-  }
   ts_runtime_register_builtins();
   ts_ndarray *x, *w, *b;
   ts_status *st;
@@ -262,7 +252,6 @@ int main(int argc, char **argv) {
   ts_ndarray_release(yd);
 
   int inner[N_LIBS];
-  static double samples[N_LIBS][MAX_SAMPLES];
   for (int l = 0; l < N_LIBS; l++) {
     double t0 = now(), el;
     int n = 0;
@@ -275,23 +264,27 @@ int main(int argc, char **argv) {
     double per = el / n;
     inner[l] = per >= 2e-3 ? 1 : (int)(2e-3 / per) + 1;
   }
-  for (int s = 0; s < samples_n; s++)
+  printf("ready %d %d threads %d onednn_impl %s\n", inner[0], inner[1],
+         ts_runtime_num_threads(), d.impl);
+  fflush(stdout);
+  /* one sample of each library per "s" line, until "q" or end of input */
+  char line[64];
+  while (fgets(line, sizeof line, stdin) && line[0] == 's') {
+    double per[N_LIBS];
     for (int l = 0; l < N_LIBS; l++) {
+      /* one untimed call first: the other process ran in between */
+      if (l == 0) tess_run(&t, false);
+      else dnn_run(&d);
       double t0 = now();
       for (int r = 0; r < inner[l]; r++) {
         if (l == 0) tess_run(&t, false);
         else dnn_run(&d);
       }
-      samples[l][s] = (now() - t0) / inner[l];
+      per[l] = (now() - t0) / inner[l];
     }
-  static const char *lib_names[N_LIBS] = {"tessera", "onednn"};
-  for (int l = 0; l < N_LIBS; l++) {
-    qsort(samples[l], (size_t)samples_n, sizeof(double), cmp);
-    printf("%s %.5f %.5f %d\n", lib_names[l], samples[l][samples_n / 2] * 1e3,
-           samples[l][0] * 1e3, samples_n * inner[l]);
+    printf("sample %.9f %.9f\n", per[0], per[1]);
+    fflush(stdout);
   }
-  printf("onednn_impl %s\n", d.impl);
-  printf("threads %d\n", ts_runtime_num_threads());
   ts_artifact_release(t.art);
   ts_ndarray_release(x);
   ts_ndarray_release(w);

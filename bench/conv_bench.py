@@ -15,15 +15,19 @@ depthwise 144x56x56 3x3 (groups 144, p1) and pointwise 144x56x56 1x1 -> 24.
   oneDNN   dnnl_convolution_direct, forward_inference, format_tag_any for
            src/weights/dst (the primitive's blocked layouts), bias, ReLU as
            an eltwise post-op; weights and source reordered once outside the
-           timing, destination left blocked (bench/conv_bench.c, same process
-           as Tessera, samples interleaved with Tessera's)
-  PyTorch  Debian's torch: the same nn.Conv2d + ReLU under torch.no_grad,
-           torch.set_num_threads(T), OMP/OPENBLAS/MKL_NUM_THREADS=T, in its
-           own process per (layer, threads), right after the C harness
+           timing, destination left blocked (bench/conv_bench.c, the same
+           process as Tessera)
+  PyTorch  Debian's torch: the same nn.Conv2d + ReLU (same weights) under
+           torch.no_grad, torch.set_num_threads(T),
+           OMP/OPENBLAS/MKL_NUM_THREADS=T, in its own process
 
-Timing (all three): >= 0.2 s of warm-up, which also sizes batches of calls
-of >= 2 ms; then SAMPLES (default 51) samples, each the mean of one batch;
-the median is reported (so >= 51 timed runs each).  The machine is shared:
+Timing: the C harness and the PyTorch worker are started per (layer,
+threads) and each warms up for >= 0.2 s, which also sizes its batches (calls
+per sample, for >= 2 ms).  Then SAMPLES (default 51) rounds alternate: a
+sample of Tessera and one of oneDNN in the harness, then one of PyTorch in
+the worker, with CONV_BENCH_SETTLE_MS (20) of sleep before each switch and
+one untimed call before each batch.  A sample is the mean of its batch; the
+table gives medians (so >= 51 timed runs each).  The machine is shared:
 compare rows of one run, and read the load average printed with the table.
 Outputs of Tessera and oneDNN are compared with PyTorch's (max abs diff).
 
@@ -63,6 +67,8 @@ LAYERS = [
 ]
 LAYER = {l[0]: l for l in LAYERS}
 WARMUP_S, BATCH_S = 0.2, 2e-3
+DIFF_TOL = 1e-4   # max abs diff allowed, relative to the largest output
+SETTLE_S = float(os.environ.get("CONV_BENCH_SETTLE_MS", "20")) / 1e3
 
 
 def thread_env(threads):
@@ -91,11 +97,12 @@ def make_module(name, seed=0):
 
 
 # --------------------------------------------------------------------------
-# PyTorch worker: `conv_bench.py --worker LAYER_DIR THREADS SAMPLES`, started
-# with the thread environment in place before torch loads.  Rebuilds the
-# module from the exported weights, prints one JSON line.
+# PyTorch worker: `conv_bench.py --worker LAYER_DIR THREADS`, started with the
+# thread environment in place before torch loads.  Rebuilds the module from
+# the exported weights, warms up (sizing its batches), prints "ready {json}",
+# then one "sample <s per call>" per "s" line on stdin, like the C harness.
 
-def worker(layer_dir, threads, samples_n):
+def worker(layer_dir, threads):
     import numpy as np
     import torch
     torch.set_num_threads(threads)
@@ -106,7 +113,9 @@ def worker(layer_dir, threads, samples_n):
         model[0].weight.copy_(torch.from_numpy(np.load(os.path.join(layer_dir, "w.npy"))))
         model[0].bias.copy_(torch.from_numpy(np.load(os.path.join(layer_dir, "b.npy"))))
     x = torch.from_numpy(np.load(os.path.join(layer_dir, "x.npy")))
+    ref = np.load(os.path.join(layer_dir, "ref.npy"))
     with torch.no_grad():
+        y = model(x).numpy()
         n, t0 = 0, time.perf_counter()
         while True:
             model(x)
@@ -116,19 +125,17 @@ def worker(layer_dir, threads, samples_n):
                 break
         per = el / n
         inner = 1 if per >= BATCH_S else int(BATCH_S / per) + 1
-        samples = []
-        for _ in range(samples_n):
+        print("ready " + json.dumps({
+            "inner": inner, "threads": torch.get_num_threads(),
+            "diff_vs_driver": float(np.max(np.abs(y - ref)))}), flush=True)
+        for line in sys.stdin:
+            if not line.startswith("s"):
+                break
+            model(x)                           # untimed, as in the harness
             t0 = time.perf_counter()
             for _ in range(inner):
                 model(x)
-            samples.append((time.perf_counter() - t0) / inner)
-        y = model(x).numpy()
-    samples.sort()
-    ref = np.load(os.path.join(layer_dir, "ref.npy"))
-    print("RESULT " + json.dumps({
-        "ms": samples[len(samples) // 2] * 1e3, "min_ms": samples[0] * 1e3,
-        "runs": samples_n * inner, "threads": torch.get_num_threads(),
-        "diff_vs_1t": float(np.max(np.abs(y - ref)))}), flush=True)
+            print("sample %.9f" % ((time.perf_counter() - t0) / inner), flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -204,40 +211,106 @@ def last_line(s, rc):
     return (s.strip().splitlines() or ["exit %d" % rc])[-1][:200]
 
 
-def run_harness(harness, so, layer_dir, name, threads, samples_n, out_dir):
+class Server:
+    """A process that prints "ready ..." after its warm-up and then one
+    "sample ..." line per "s" it is sent (bench/conv_bench.c, worker())."""
+
+    def __init__(self, what, cmd, env):
+        self.what = what
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err, text=True, env=env)
+        self.ready = self._line("ready ")[6:].strip()
+
+    def _line(self, prefix):
+        line = self.p.stdout.readline()
+        if not line.startswith(prefix):
+            self.p.kill()
+            self.p.wait()
+            self.err.seek(0)
+            raise RuntimeError("%s: %s" % (self.what, last_line(self.err.read(),
+                                                               self.p.returncode)))
+        return line
+
+    def sample(self):
+        self.p.stdin.write("s\n")
+        self.p.stdin.flush()
+        return [float(v) for v in self._line("sample ").split()[1:]]
+
+    def close(self):
+        try:
+            self.p.stdin.write("q\n")
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait()
+        self.err.close()
+
+
+def start_harness(harness, so, layer_dir, name, threads, out_dir):
     _, _, c, h, o, k, s, p, g = LAYER[name]
     os.makedirs(out_dir, exist_ok=True)
     cmd = [harness, so] + [os.path.join(layer_dir, f) for f in ("x.npy", "w.npy", "b.npy")] + \
-        [str(s), str(p), str(g), out_dir, str(samples_n)]
-    o = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(threads))
-    if o.returncode != 0:
-        raise RuntimeError("conv_bench harness: " + last_line(o.stderr, o.returncode))
-    r = {}
-    for line in o.stdout.splitlines():
-        f = line.split(None, 1)
-        if f[0] in ("tessera", "onednn"):
-            ms, mn, runs = f[1].split()
-            r[f[0]] = {"ms": float(ms), "min_ms": float(mn), "runs": int(runs)}
-        elif f[0] == "onednn_impl":
-            r["impl"] = f[1].strip() if len(f) > 1 else "?"
-        elif f[0] == "threads":
-            r["threads"] = int(f[1])
-    return r
+        [str(s), str(p), str(g), out_dir]
+    srv = Server("conv_bench harness", cmd, thread_env(threads))
+    f = srv.ready.split()      # <tess batch> <dnn batch> threads <n> onednn_impl <impl>
+    srv.info = {"threads": int(f[3]), "impl": " ".join(f[5:]) or "?"}
+    return srv
 
 
-def run_torch(layer_dir, threads, samples_n):
-    o = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                        layer_dir, str(threads), str(samples_n)],
-                       capture_output=True, text=True, env=thread_env(threads))
-    for line in o.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError("pytorch worker: " + last_line(o.stderr, o.returncode))
+def start_torch(layer_dir, threads):
+    srv = Server("pytorch worker", [sys.executable, os.path.abspath(__file__),
+                                    "--worker", layer_dir, str(threads)],
+                 thread_env(threads))
+    srv.info = json.loads(srv.ready)
+    return srv
+
+
+def summary(xs):
+    xs = sorted(xs)
+    return {"ms": xs[len(xs) // 2] * 1e3, "min_ms": xs[0] * 1e3, "n": len(xs)}
+
+
+def measure(harness, so, layer_dir, name, threads, samples_n, out_dir, row):
+    """Fills row with tessera/onednn/torch medians: samples of the C harness
+    (Tessera, oneDNN) and of the PyTorch worker alternate, with SETTLE_S of
+    sleep before each switch (so that one process's spinning OpenMP threads
+    do not eat into the other's sample)."""
+    servers = []
+    try:
+        if so:
+            try:
+                servers.append(start_harness(harness, so, layer_dir, name, threads, out_dir))
+            except RuntimeError as e:
+                row["errors"].append(str(e))
+        try:
+            servers.append(start_torch(layer_dir, threads))
+        except RuntimeError as e:
+            row["errors"].append(str(e))
+        got = [[] for _ in servers]
+        for _ in range(samples_n):
+            for i, srv in enumerate(servers):
+                if len(servers) > 1:
+                    time.sleep(SETTLE_S)
+                got[i].append(srv.sample())
+        for srv, g in zip(servers, got):
+            if srv.what.startswith("conv_bench"):
+                row["tessera"] = summary([v[0] for v in g])
+                row["onednn"] = summary([v[1] for v in g])
+                row.update(srv.info)
+            else:
+                row["torch"] = summary([v[0] for v in g])
+                row["torch_threads"] = srv.info["threads"]
+    except RuntimeError as e:
+        row["errors"].append(str(e))
+    finally:
+        for srv in servers:
+            srv.close()
 
 
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        worker(sys.argv[2], int(sys.argv[3]))
         return
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("tessera")
@@ -295,21 +368,23 @@ def main():
             row = {"name": name, "threads": t, "errors": []}
             if compile_err:
                 row["errors"].append(compile_err)
-            else:
-                try:
-                    r = run_harness(harness, so, layer_dir, name, t, a.samples,
-                                    os.path.join(layer_dir, "out.t%d" % t))
-                    row.update(r)
-                    for lib in ("tessera", "onednn"):
-                        y = np.load(os.path.join(layer_dir, "out.t%d" % t, lib + ".npy"))
-                        row[lib]["diff"] = (float(np.max(np.abs(y - ref)))
-                                            if y.shape == ref.shape else None)
-                except RuntimeError as e:
-                    row["errors"].append(str(e))
-            try:
-                row["torch"] = run_torch(layer_dir, t, a.samples)
-            except RuntimeError as e:
-                row["errors"].append(str(e))
+            out_dir = os.path.join(layer_dir, "out.t%d" % t)
+            measure(harness, None if compile_err else so, layer_dir, name, t,
+                    a.samples, out_dir, row)
+            for lib in ("tessera", "onednn"):
+                if lib in row:
+                    y = np.load(os.path.join(out_dir, lib + ".npy"))
+                    d = (float(np.max(np.abs(y - ref))) if y.shape == ref.shape
+                         else None)
+                    row[lib]["diff"] = d
+                    if d is None or d > DIFF_TOL * max(1.0, float(np.max(np.abs(ref)))):
+                        row["errors"].append("%s output differs from PyTorch's: %s" % (
+                            lib, "shape %s vs %s" % (y.shape, ref.shape) if d is None
+                            else "max abs diff %.3g" % d))
+            for key in ("threads", "torch_threads"):
+                if key in row and row[key] != t:
+                    row["errors"].append("%s ran with %d threads, not %d" % (
+                        "PyTorch" if key == "torch_threads" else "Tessera", row[key], t))
             rows.append(row)
             print(fmt_progress(row), flush=True)
     load_end = loadavg()
@@ -335,13 +410,13 @@ def main():
             "(load average %s at the start, %s at the end)\n\n"
             "`bench/conv_bench.py %s` (%s, torch %s, oneDNN 2.6 direct): batch "
             "1 fp32 conv + bias + ReLU; medians in ms of %d samples (each the "
-            "mean of a batch of >= 2 ms) after >= 0.2 s of warm-up.  Tessera = "
+            "mean of a batch of >= 2 ms, after one untimed call) after >= 0.2 s "
+            "of warm-up; Tessera's, oneDNN's and PyTorch's samples alternate.  Tessera = "
             "ONNX export, `tessera compile` (default pipeline), run end to end "
             "through the VM (ts_artifact_run); oneDNN = direct convolution, "
             "format_tag_any blocked layouts, ReLU post-op, reorders outside "
-            "the timing, samples interleaved with Tessera's in one process; "
-            "PyTorch = nn.Conv2d + ReLU under no_grad, set_num_threads(T), "
-            "own process.  Ratios are peer ms / Tessera ms: > 1 means Tessera "
+            "the timing, in the same process as Tessera; PyTorch = nn.Conv2d "
+            "+ ReLU under no_grad, set_num_threads(T), its own process.  Ratios are peer ms / Tessera ms: > 1 means Tessera "
             "is faster.  Max abs diff: vs PyTorch's output.  The machine is "
             "shared: compare rows of one run only.\n\n%s\n\n%s\n%s"
             % (now, cpu_name(), load_start, load_end, tessera_arg, version,
