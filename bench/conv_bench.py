@@ -184,6 +184,20 @@ def snapshot_tessera(tessera, dest, tries=40, wait_s=3.0):
     sys.exit("conv_bench: no usable %s: %s" % (tessera, last))
 
 
+def source_state(tessera):
+    """'<commit>[ + uncommitted changes]' of the checkout holding the binary's
+    build folder, or 'unknown'."""
+    repo = os.path.dirname(os.path.dirname(tessera))
+    o = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    if o.returncode != 0:
+        return "unknown"
+    d = subprocess.run(["git", "-C", repo, "status", "--porcelain",
+                        "--untracked-files=no"], capture_output=True, text=True)
+    return "%s at %s%s" % (repo, o.stdout.strip(),
+                           " + uncommitted changes" if d.stdout.strip() else "")
+
+
 def export_layer(name, layer_dir):
     import numpy as np
     import torch
@@ -340,6 +354,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tessera_conv_")
     snap = os.path.join(tmp, "tessera_bin")
     version = snapshot_tessera(tessera_arg, snap)
+    version += ", built from " + source_state(tessera_arg)
     tessera = os.path.join(snap, "tessera")
     tess_env = dict(os.environ, LD_LIBRARY_PATH=snap)
     harness = os.path.join(tmp, "conv_bench")
@@ -385,6 +400,7 @@ def main():
                 if key in row and row[key] != t:
                     row["errors"].append("%s ran with %d threads, not %d" % (
                         "PyTorch" if key == "torch_threads" else "Tessera", row[key], t))
+            row["load"] = os.getloadavg()[0]
             rows.append(row)
             print(fmt_progress(row), flush=True)
     load_end = loadavg()
@@ -392,7 +408,8 @@ def main():
     impls = sorted({"%s: %s" % (r["name"], r["impl"]) for r in rows if "impl" in r
                     and r["threads"] == threads[0]})
     elapsed = time.time() - start
-    notes = ("load average %s at the start, %s at the end (os.getloadavg); "
+    notes = ("load average %s at the start, %s at the end (os.getloadavg; "
+             "the load column: 1-minute load after each row); "
              "%.0f s in all.  oneDNN implementations: %s.  Tessera compile "
              "times: %s." % (load_start, load_end, elapsed, "; ".join(impls),
                              ", ".join("%s %.1f s" % (n, compile_s[n]) for n in layers)))
@@ -448,7 +465,7 @@ def fmt_progress(r):
 def make_table(rows):
     head = ("| layer | thr | GFLOP | Tessera ms | oneDNN ms | PyTorch ms | "
             "oneDNN/T | PyTorch/T | Tessera GFLOP/s | max abs diff Tessera | "
-            "max abs diff oneDNN |")
+            "max abs diff oneDNN | load |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         g = gflop(r["name"])
@@ -459,6 +476,7 @@ def make_table(rows):
         cells.append("%.1f" % (g / t["ms"] * 1e3) if t else "-")
         for x in (t, d):
             cells.append("%.2e" % x["diff"] if x and x.get("diff") is not None else "-")
+        cells.append("%.2f" % r["load"])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
