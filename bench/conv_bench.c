@@ -12,7 +12,10 @@
  * library, which also sizes its batches (enough calls for >= 2 ms), the
  * harness writes both outputs (oneDNN's reordered back to NCHW) to
  * OUT_DIR/{tessera,onednn}.npy and prints
- *   ready <tessera batch> <onednn batch> threads <n> onednn_impl <impl>
+ *   ready <tessera batch> <onednn batch> threads <n> libcalls <k>
+ *         onednn_impl <impl>
+ * (k: occurrences of "env." in the artifact's disassembly, i.e. whether it
+ * calls library functions instead of its own kernels)
  * then, for each line "s" on stdin, runs one batch of Tessera and one of
  * oneDNN (each after one untimed call, to warm caches and thread pools
  * again after the other process's sample) and prints "sample <tessera s/call> <onednn s/call>"; it exits at
@@ -264,8 +267,17 @@ int main(int argc, char **argv) {
     double per = el / n;
     inner[l] = per >= 2e-3 ? 1 : (int)(2e-3 / per) + 1;
   }
-  printf("ready %d %d threads %d onednn_impl %s\n", inner[0], inner[1],
-         ts_runtime_num_threads(), d.impl);
+  /* does the artifact call library functions (env.*, e.g. oneDNN through
+   * the dispatch-library pass) rather than its own kernels? */
+  char *dis = NULL;
+  int libcalls = 0;
+  if (!(st = ts_artifact_disassemble(t.art, &dis)))
+    for (const char *p = dis; (p = strstr(p, "env.")); p++) libcalls++;
+  else
+    ts_status_free(st);
+  free(dis);
+  printf("ready %d %d threads %d libcalls %d onednn_impl %s\n", inner[0], inner[1],
+         ts_runtime_num_threads(), libcalls, d.impl);
   fflush(stdout);
   /* one sample of each library per "s" line, until "q" or end of input */
   char line[64];

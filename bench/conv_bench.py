@@ -267,8 +267,10 @@ def start_harness(harness, so, layer_dir, name, threads, out_dir):
     cmd = [harness, so] + [os.path.join(layer_dir, f) for f in ("x.npy", "w.npy", "b.npy")] + \
         [str(s), str(p), str(g), out_dir]
     srv = Server("conv_bench harness", cmd, thread_env(threads))
-    f = srv.ready.split()      # <tess batch> <dnn batch> threads <n> onednn_impl <impl>
-    srv.info = {"threads": int(f[3]), "impl": " ".join(f[5:]) or "?"}
+    # <tess batch> <dnn batch> threads <n> libcalls <k> onednn_impl <impl>
+    f = srv.ready.split()
+    srv.info = {"threads": int(f[3]), "libcalls": int(f[5]),
+                "impl": " ".join(f[7:]) or "?"}
     return srv
 
 
@@ -413,6 +415,9 @@ def main():
              "%.0f s in all.  oneDNN implementations: %s.  Tessera compile "
              "times: %s." % (load_start, load_end, elapsed, "; ".join(impls),
                              ", ".join("%s %.1f s" % (n, compile_s[n]) for n in layers)))
+    libs = sorted({r["name"] for r in rows if r.get("libcalls")})
+    notes += ("  Tessera artifacts calling library functions (env.*) instead "
+              "of their own kernels: %s." % (", ".join(libs) or "none"))
     errs = ["%s t=%d: %s" % (r["name"], r["threads"], e) for r in rows for e in r["errors"]]
     print()
     print(table)
