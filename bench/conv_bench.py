@@ -35,8 +35,12 @@ The tessera binary and its libtessera_runtime.so are copied at the start
 (retrying while they are missing or being rebuilt), so that a rebuild during
 the run does not mix versions.
 
+A cell whose median exceeds 1.5 x its fastest sample is marked * (other jobs
+disturbed it); such a row is measured once more (not with --no-remeasure)
+and the table gives the second measurement, the notes the first medians.
+
 usage: /usr/bin/python3 bench/conv_bench.py TESSERA_BINARY [--threads 1,2]
-           [--layers NAME,...] [--samples N] [--record]
+           [--layers NAME,...] [--samples N] [--record] [--no-remeasure]
   --record  append the table to bench/RESULTS.md (default: print only)
   layers:   stem, c3_64, c3_128, c3_256, c3_512, down_64_128, dw_144, pw_144_24
 """
@@ -334,6 +338,7 @@ def main():
     ap.add_argument("--layers", default=",".join(l[0] for l in LAYERS))
     ap.add_argument("--samples", type=int, default=51)
     ap.add_argument("--record", action="store_true")
+    ap.add_argument("--no-remeasure", dest="remeasure", action="store_false")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",") if t]
     layers = [n for n in a.layers.split(",") if n]
@@ -388,6 +393,11 @@ def main():
             out_dir = os.path.join(layer_dir, "out.t%d" % t)
             measure(harness, None if compile_err else so, layer_dir, name, t,
                     a.samples, out_dir, row)
+            if noisy(row) and not row["errors"] and a.remeasure:
+                first = {lib: row[lib]["ms"] for lib in LIBS if lib in row}
+                print(fmt_progress(row) + "  (noisy: measuring again)", flush=True)
+                row = {"name": name, "threads": t, "errors": [], "first": first}
+                measure(harness, so, layer_dir, name, t, a.samples, out_dir, row)
             for lib in ("tessera", "onednn"):
                 if lib in row:
                     y = np.load(os.path.join(out_dir, lib + ".npy"))
@@ -415,6 +425,12 @@ def main():
              "%.0f s in all.  oneDNN implementations: %s.  Tessera compile "
              "times: %s." % (load_start, load_end, elapsed, "; ".join(impls),
                              ", ".join("%s %.1f s" % (n, compile_s[n]) for n in layers)))
+    again = ["%s t=%d (first medians %s)" % (r["name"], r["threads"], ", ".join(
+        "%s %.3f" % (lib, r["first"][lib]) for lib in LIBS if lib in r["first"]))
+        for r in rows if "first" in r]
+    notes += ("  * = median > %.1f x min (samples disturbed by other jobs); rows "
+              "with such a cell were measured once more and the table gives the "
+              "second measurement: %s." % (NOISY, "; ".join(again) or "none"))
     libs = sorted({r["name"] for r in rows if r.get("libcalls")})
     notes += ("  Tessera artifacts calling library functions (env.*) instead "
               "of their own kernels: %s." % (", ".join(libs) or "none"))
@@ -452,8 +468,21 @@ def main():
         sys.exit(1)
 
 
+LIBS = ("tessera", "onednn", "torch")
+NOISY = 1.5   # median / min above this: the samples were disturbed
+
+
+def is_noisy(d):
+    return d["ms"] > NOISY * d["min_ms"]
+
+
+def noisy(row):
+    return any(is_noisy(row[lib]) for lib in LIBS if lib in row)
+
+
 def fmt_ms(d):
-    return "%.3f" % d["ms"] if d["ms"] >= 1 else "%.4f" % d["ms"]
+    s = "%.3f" % d["ms"] if d["ms"] >= 1 else "%.4f" % d["ms"]
+    return s + "*" if is_noisy(d) else s
 
 
 def fmt_progress(r):
