@@ -36,8 +36,10 @@ The tessera binary and its libtessera_runtime.so are copied at the start
 the run does not mix versions.
 
 A cell whose median exceeds 1.5 x its fastest sample is marked * (other jobs
-disturbed it); such a row is measured once more (not with --no-remeasure)
-and the table gives the second measurement, the notes the first medians.
+disturbed it), and a row at T > 1 threads where oneDNN is > 1.2 x slower
+than at 1 thread is marked "(contended)" (other jobs held a core); such a row
+is measured once more (not with --no-remeasure) and the table gives the
+second measurement, the notes the first medians.
 
 usage: /usr/bin/python3 bench/conv_bench.py TESSERA_BINARY [--threads 1,2]
            [--layers NAME,...] [--samples N] [--record] [--no-remeasure]
@@ -386,6 +388,7 @@ def main():
         compile_s[name] = time.perf_counter() - t0
         compile_err = None if o.returncode == 0 else \
             "compile failed: " + last_line(o.stderr, o.returncode)
+        one_thread = None   # oneDNN's 1-thread median for this layer
         for t in threads:
             row = {"name": name, "threads": t, "errors": []}
             if compile_err:
@@ -393,11 +396,15 @@ def main():
             out_dir = os.path.join(layer_dir, "out.t%d" % t)
             measure(harness, None if compile_err else so, layer_dir, name, t,
                     a.samples, out_dir, row)
-            if noisy(row) and not row["errors"] and a.remeasure:
+            check_contended(row, one_thread)
+            if (noisy(row) or row["contended"]) and not row["errors"] and a.remeasure:
                 first = {lib: row[lib]["ms"] for lib in LIBS if lib in row}
-                print(fmt_progress(row) + "  (noisy: measuring again)", flush=True)
+                print(fmt_progress(row) + "  (disturbed: measuring again)", flush=True)
                 row = {"name": name, "threads": t, "errors": [], "first": first}
                 measure(harness, so, layer_dir, name, t, a.samples, out_dir, row)
+                check_contended(row, one_thread)
+            if t == 1 and "onednn" in row:
+                one_thread = row["onednn"]["ms"]
             for lib in ("tessera", "onednn"):
                 if lib in row:
                     y = np.load(os.path.join(out_dir, lib + ".npy"))
@@ -428,9 +435,11 @@ def main():
     again = ["%s t=%d (first medians %s)" % (r["name"], r["threads"], ", ".join(
         "%s %.3f" % (lib, r["first"][lib]) for lib in LIBS if lib in r["first"]))
         for r in rows if "first" in r]
-    notes += ("  * = median > %.1f x min (samples disturbed by other jobs); rows "
-              "with such a cell were measured once more and the table gives the "
-              "second measurement: %s." % (NOISY, "; ".join(again) or "none"))
+    notes += ("  * = median > %.1f x min (samples disturbed by other jobs); "
+              "(contended): oneDNN at T threads > %.1f x its 1-thread median "
+              "(other jobs held a core).  Rows with either mark were measured "
+              "once more and the table gives the second measurement: %s."
+              % (NOISY, CONTENDED, "; ".join(again) or "none"))
     libs = sorted({r["name"] for r in rows if r.get("libcalls")})
     notes += ("  Tessera artifacts calling library functions (env.*) instead "
               "of their own kernels: %s." % (", ".join(libs) or "none"))
@@ -470,6 +479,7 @@ def main():
 
 LIBS = ("tessera", "onednn", "torch")
 NOISY = 1.5   # median / min above this: the samples were disturbed
+CONTENDED = 1.2  # oneDNN at T > 1 threads slower than this x its 1-thread time
 
 
 def is_noisy(d):
@@ -478,6 +488,13 @@ def is_noisy(d):
 
 def noisy(row):
     return any(is_noisy(row[lib]) for lib in LIBS if lib in row)
+
+
+def check_contended(row, one_thread):
+    """oneDNN as the canary: at T > 1 threads it should not be slower than at
+    one; when it is (by > CONTENDED), other jobs held a core."""
+    row["contended"] = bool(row["threads"] > 1 and one_thread and "onednn" in row
+                            and row["onednn"]["ms"] > CONTENDED * one_thread)
 
 
 def fmt_ms(d):
@@ -504,7 +521,8 @@ def make_table(rows):
     for r in rows:
         g = gflop(r["name"])
         t, d, p = r.get("tessera"), r.get("onednn"), r.get("torch")
-        cells = [LAYER[r["name"]][1], str(r["threads"]), "%.3f" % g]
+        cells = [LAYER[r["name"]][1], "%d%s" % (r["threads"], " (contended)" if
+                                               r.get("contended") else ""), "%.3f" % g]
         cells += [fmt_ms(x) if x else "-" for x in (t, d, p)]
         cells += ["%.2f" % (x["ms"] / t["ms"]) if (x and t) else "-" for x in (d, p)]
         cells.append("%.1f" % (g / t["ms"] * 1e3) if t else "-")
