@@ -89,6 +89,7 @@ bench: build
 	/usr/bin/python3 bench/run_bench.py $(TESSERA)
 	/usr/bin/python3 bench/sgemm_bench.py $(TESSERA)
 	/usr/bin/python3 bench/models_bench.py $(TESSERA)
+	/usr/bin/python3 bench/conv_bench.py $(TESSERA) --record
 
 format:
 	find src include tests examples \( -name '*.c' -o -name '*.h' \) \
