@@ -228,8 +228,9 @@ out:
 /* Packs the read `read_idx` (buffer `buf`) of `blk` into panels: its
  * dimensions (.., p, k) (or (.., k, p) when p_last) become
  * (.., p / P, k, p % P), so that a micro-kernel reads P consecutive floats
- * per k.  The packing block (a cache_read: a loop nest of its own) is fused,
- * vectorized by 16 and made parallel; it is annotated "tessera.pack_constant"
+ * per k.  The packing block (a cache_read: a loop nest of its own) is
+ * ordered as the packed layout, vectorized and made parallel; it is
+ * annotated "tessera.pack_constant"
  * when `constant` (a read-only parameter, which the build may fold). */
 static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buffer *buf,
                               int64_t P, bool p_last, bool constant) {
@@ -260,18 +261,39 @@ static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buf
     ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
     TS_RETURN_IF_ERROR(ts_sch_annotate(c->s, cb, "tessera.pack_constant", &one));
   }
-  ts_rv *pl = NULL, *ps = NULL, fl = -1;
+  /* the copy in the order of the packed layout (p / P, k, p % P), so that
+   * the writes are contiguous: the P-wide inner loop vectorized when it
+   * reads contiguously (p last), else k split by 16 inside it and that
+   * vectorized; the outer loops (batch, p / P) fused and parallel */
+  ts_rv *pl = NULL, *ps = NULL, *ks = NULL, fl = -1;
   int npl = 0;
+  int64_t pf[2] = {-1, P}, kf[2] = {-1, 16};
+  int64_t K = 0;
   ts_status *st = ts_sch_get_loops(c->s, cb, &pl, &npl);
-  if (!st && npl > 1) st = ts_sch_fuse(c->s, pl, npl, true, &fl);
-  else if (!st && npl == 1) fl = pl[0];
-  int64_t pf[2] = {-1, 16};
-  if (!st && fl >= 0) st = ts_sch_split(c->s, fl, pf, NULL, 2, true, &ps);
-  if (!st && ps) st = ts_sch_vectorize(c->s, ps[1]);
-  if (!st && ps && c->t->num_cores > 1) st = ts_sch_parallel(c->s, ps[0]);
+  if (!st && npl != nd) st = ts_error(TS_ERR_VALUE, "packing: one loop per dimension expected");
+  if (!st) st = ts_sch_split(c->s, pl[p_last ? nd - 1 : nd - 2], pf, NULL, 2, true, &ps);
+  ts_rv lk = st ? -1 : pl[p_last ? nd - 2 : nd - 1];
+  if (!st) const_int(buf->shape[p_last ? nd - 2 : nd - 1], &K);
+  if (!st && !p_last && K % 16 == 0 && K > 16) {
+    st = ts_sch_split(c->s, lk, kf, NULL, 2, true, &ks);
+    if (!st) st = ts_sch_reorder(c->s, (ts_rv[]){ps[0], ks[0], ps[1], ks[1]}, 4);
+    if (!st) st = ts_sch_vectorize(c->s, ks[1]);
+  } else if (!st) {
+    st = ts_sch_reorder(c->s, (ts_rv[]){ps[0], lk, ps[1]}, 3);
+    if (!st) st = ts_sch_vectorize(c->s, ps[1]);
+  }
+  if (!st) {
+    ts_rv outer[TS_MAX_NDIM_SCH + 1];
+    for (int d = 0; d < nd - 2; d++) outer[d] = pl[d];
+    outer[nd - 2] = ps[0];
+    if (nd > 2) st = ts_sch_fuse(c->s, outer, nd - 1, true, &fl);
+    else fl = ps[0];
+  }
+  if (!st && c->t->num_cores > 1) st = ts_sch_parallel(c->s, fl);
   ts_status_free(st); /* the packing stays correct without these */
   free(pl);
   free(ps);
+  free(ks);
   return NULL;
 }
 
