@@ -6,7 +6,11 @@
  * the trace prints and replays:
  *
  *  - matmul (a block C[.., i, j] += A[.., i, k] * B[.., k, j] or B[.., j, k]
- *    with spatial i, j and reduce k, optional batch): register tiles of
+ *    with spatial i, j and reduce k, any number of leading batch dims, fused
+ *    with the outer tile loop; k split into blocks that keep a KC x NR panel
+ *    of B in L1 when there are >= 16 row tiles and M x KC of A fits half of
+ *    L2; A packed [M/MR, K, MR] when its rows are 4 KiB-multiple apart):
+ *    register tiles of
  *    MR x NR (8x32 with AVX-512, 4x16 with AVX2; MR=1 and wide NR for
  *    GEMV with B [K, N]), B packed into panels [N/NR, K, NR] (cache_read +
  *    transform_layout) when more than a few rows reuse it, the init split
