@@ -6,7 +6,11 @@
  * the trace prints and replays:
  *
  *  - matmul (a block C[.., i, j] += A[.., i, k] * B[.., k, j] or B[.., j, k]
- *    with spatial i, j and reduce k, optional batch): register tiles of
+ *    with spatial i, j and reduce k, any number of leading batch dims, fused
+ *    with the outer tile loop; k split into blocks that keep a KC x NR panel
+ *    of B in L1 when there are >= 16 row tiles and M x KC of A fits half of
+ *    L2; A packed [M/MR, K, MR] when its rows are 4 KiB-multiple apart):
+ *    register tiles of
  *    MR x NR (8x32 with AVX-512, 4x16 with AVX2; MR=1 and wide NR for
  *    GEMV with B [K, N]), B packed into panels [N/NR, K, NR] (cache_read +
  *    transform_layout) when more than a few rows reuse it, the init split
@@ -56,17 +60,19 @@ static bool load_uses(const ts_expr *ld, const ts_var *v) {
 /* ---- matmul ------------------------------------------------------------------ */
 
 typedef struct mm_info {
-  int batch;          /* 0 or 1 leading spatial iteration variables */
+  int batch;          /* leading spatial iteration variables (any number) */
   int64_t M, N, K;
   int b_read;         /* index of B in the block's reads */
-  const ts_buffer *B;
+  int a_read;         /* index of A in the block's reads */
+  const ts_buffer *A, *B;
   bool b_trans;       /* B[.., j, k] */
+  bool a_rowmajor;    /* A[.., i, k] with i, k its last two indices */
 } mm_info;
 
 static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
   const ts_block *b = r->u.realize.block;
   int n = b->n_iter_vars;
-  if (n < 3 || n > 4 || !b->init || r->u.realize.predicate || !b->body ||
+  if (n < 3 || n > TS_MAX_NDIM_SCH + 1 || !b->init || r->u.realize.predicate || !b->body ||
       b->body->kind != TS_S_STORE)
     return false;
   for (int i = 0; i < n; i++) {
@@ -76,7 +82,7 @@ static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
         mn != 0)
       return false;
   }
-  int64_t ext[4];
+  int64_t ext[TS_MAX_NDIM_SCH + 1];
   for (int i = 0; i < n; i++)
     if (!const_int(b->iter_vars[i].dom.extent, &ext[i])) return false;
   /* loops bind the iteration variables one to one, in order */
@@ -123,10 +129,18 @@ static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
   mi->N = ext[n - 2];
   mi->K = ext[n - 1];
   mi->B = lb->u.load.buffer;
-  mi->b_read = -1;
-  for (int i = 0; i < b->n_reads; i++)
+  mi->A = la->u.load.buffer;
+  int na = la->u.load.n;
+  mi->a_rowmajor = na >= 2 && la->u.load.indices[na - 2]->kind == TS_E_VAR &&
+                   la->u.load.indices[na - 2]->u.var == vi &&
+                   la->u.load.indices[na - 1]->kind == TS_E_VAR &&
+                   la->u.load.indices[na - 1]->u.var == vk;
+  mi->b_read = mi->a_read = -1;
+  for (int i = 0; i < b->n_reads; i++) {
     if (b->reads[i].buffer == lb->u.load.buffer) mi->b_read = i;
-  return mi->b_read >= 0;
+    if (b->reads[i].buffer == la->u.load.buffer) mi->a_read = i;
+  }
+  return mi->b_read >= 0 && mi->a_read >= 0 && mi->A != mi->B;
 }
 
 
@@ -194,10 +208,100 @@ out:
   return true;
 }
 
+/* Packs the read `read_idx` (buffer `buf`) of `blk` into panels: its
+ * dimensions (.., p, k) (or (.., k, p) when p_last) become
+ * (.., p / P, k, p % P), so that a micro-kernel reads P consecutive floats
+ * per k.  The packing block (a cache_read: a loop nest of its own) is
+ * ordered as the packed layout, vectorized and made parallel; it is
+ * annotated "tessera.pack_constant"
+ * when `constant` (a read-only parameter, which the build may fold). */
+static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buffer *buf,
+                              int64_t P, bool p_last, bool constant) {
+  ts_rv cb;
+  TS_RETURN_IF_ERROR(ts_sch_cache_read(c->s, blk, read_idx, "global", &cb));
+  ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
+  int nd = buf->ndim;
+  ts_index_map map;
+  map.n_params = nd;
+  map.params = ts_arena_alloc(a, sizeof(ts_var *) * (size_t)nd);
+  map.n_results = nd + 1;
+  map.results = ts_arena_alloc(a, sizeof(ts_expr *) * (size_t)(nd + 1));
+  ts_dtype i64 = buf->shape[0]->dtype; /* the index dtype of the buffer */
+  for (int d = 0; d < nd; d++) {
+    char nm[24];
+    snprintf(nm, sizeof nm, "ax%d", d);
+    map.params[d] = ts_var_new(a, ts_arena_strdup(a, nm), i64, (ts_loc){0});
+  }
+  for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
+  ts_var *pv = map.params[p_last ? nd - 1 : nd - 2];
+  ts_var *kv = map.params[p_last ? nd - 2 : nd - 1];
+  ts_expr *pe = ts_int(a, i64, P);
+  map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, pv), pe);
+  map.results[nd - 1] = ts_varref(a, kv);
+  map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, pv), pe);
+  TS_RETURN_IF_ERROR(ts_sch_transform_layout(c->s, blk, 0, read_idx, &map));
+  if (constant) {
+    ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
+    TS_RETURN_IF_ERROR(ts_sch_annotate(c->s, cb, "tessera.pack_constant", &one));
+  }
+  /* the copy in the order of the packed layout (p / P, k, p % P), so that
+   * the writes are contiguous: the P-wide inner loop vectorized when it
+   * reads contiguously (p last), else k split by 16 inside it and that
+   * vectorized; the outer loops (batch, p / P) fused and parallel */
+  ts_rv *pl = NULL, *ps = NULL, *ks = NULL, fl = -1;
+  int npl = 0;
+  int64_t pf[2] = {-1, P}, kf[2] = {-1, 16};
+  int64_t K = 0;
+  ts_status *st = ts_sch_get_loops(c->s, cb, &pl, &npl);
+  if (!st && npl != nd) st = ts_error(TS_ERR_VALUE, "packing: one loop per dimension expected");
+  if (!st) st = ts_sch_split(c->s, pl[p_last ? nd - 1 : nd - 2], pf, NULL, 2, true, &ps);
+  ts_rv lk = st ? -1 : pl[p_last ? nd - 2 : nd - 1];
+  if (!st) const_int(buf->shape[p_last ? nd - 2 : nd - 1], &K);
+  if (!st && !p_last && K % 16 == 0 && K > 16) {
+    st = ts_sch_split(c->s, lk, kf, NULL, 2, true, &ks);
+    if (!st) st = ts_sch_reorder(c->s, (ts_rv[]){ps[0], ks[0], ps[1], ks[1]}, 4);
+    if (!st) st = ts_sch_vectorize(c->s, ks[1]);
+  } else if (!st) {
+    st = ts_sch_reorder(c->s, (ts_rv[]){ps[0], lk, ps[1]}, 3);
+    if (!st) st = ts_sch_vectorize(c->s, ps[1]);
+  }
+  if (!st) {
+    ts_rv outer[TS_MAX_NDIM_SCH + 1];
+    for (int d = 0; d < nd - 2; d++) outer[d] = pl[d];
+    outer[nd - 2] = ps[0];
+    if (nd > 2) st = ts_sch_fuse(c->s, outer, nd - 1, true, &fl);
+    else fl = ps[0];
+  }
+  if (!st && c->t->num_cores > 1) st = ts_sch_parallel(c->s, fl);
+  ts_status_free(st); /* the packing stays correct without these */
+  free(pl);
+  free(ps);
+  free(ks);
+  return NULL;
+}
+
+static bool is_param(const ts_primfunc *f, const ts_buffer *b) {
+  for (int i = 0; i < f->n_params; i++)
+    if (f->params[i].buffer == b) return true;
+  return false;
+}
+
+/* The k block: the largest divisor of K not above what keeps a KC x NR panel
+ * of B within about 2/3 of L1 (with the A micro-panel and C beside it), and
+ * not below half of that (no blocking then: a non-divisor would need a
+ * predicate, which the micro-kernel does not take). */
+static int64_t choose_kc(const ts_target *t, int64_t K, int64_t NR) {
+  int64_t kc_max = t->l1d_bytes * 2 / 3 / (NR * 4);
+  if (kc_max < 16 || K <= kc_max) return K;
+  for (int64_t kc = kc_max; kc >= kc_max / 2; kc--)
+    if (K % kc == 0) return kc;
+  return K;
+}
+
 static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
   const ts_target *t = c->t;
   const char *name = r->u.realize.block->name;
-  int64_t M = mi->M, N = mi->N;
+  int64_t M = mi->M, N = mi->N, K = mi->K;
   if (mi->b_trans && M <= 4 && rule_gemv_dense(c, r, mi)) return;
   int max_mr = t->num_vregs >= 32 ? 8 : 4;
   int vf = 16; /* floats per micro-kernel vector (one zmm or two ymm) */
@@ -214,109 +318,101 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       NR = nr;
       break;
     }
-  ts_rv *lp = NULL, *si = NULL, *sj = NULL, *cons = NULL;
+  int nb = mi->batch;
+  ts_rv *lp = NULL, *si = NULL, *sj = NULL, *sk = NULL, *cons = NULL;
   int nl = 0, nc = 0;
   ts_rv blk;
   TRY(ts_sch_get_block(c->s, name, c->f->name, &blk));
   TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
-  ts_rv lb = mi->batch ? lp[0] : -1, li = lp[nl - 3], lj = lp[nl - 2], lk = lp[nl - 1];
+  ts_rv li = lp[nl - 3], lj = lp[nl - 2], lk = lp[nl - 1];
   if (NR == 0) {
     /* no micro-kernel: k outside a vectorized j */
     ts_strbuf_printf(c->why, "matmul %lldx%lldx%lld: N not a multiple of %d, "
                      "reordered i, k, j with j vectorized",
-                     (long long)M, (long long)mi->K, (long long)N, vf);
+                     (long long)M, (long long)K, (long long)N, vf);
     if (mi->b_trans) goto out;
     TRY(ts_sch_reorder(c->s, (ts_rv[]){li, lk, lj}, 3));
     TRY(ts_sch_decompose_reduction(c->s, blk, lk, NULL));
     TRY(ts_sch_vectorize(c->s, lj));
-    if (M >= 2 && M * N * mi->K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, li));
+    if (M >= 2 && M * N * K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, li));
     goto out;
   }
-  /* B rows 4 KiB apart or more map to few L1 sets: pack them into panels
-   * (measured: packing per call does not pay below that) */
-  bool pack = (M >= 16 && N * 4 > 4096) || mi->b_trans;
+  /* k blocks: a KC x NR panel of B stays in L1 while the tiles of A go by
+   * (several row tiles needed to pay for the packing it requires) */
+  int64_t KC = MR > 1 && M / MR >= 16 ? choose_kc(t, K, NR) : K;
+  /* the M x KC block of A must stay in L2 across the panels of B (measured:
+   * 1024^3 1T 52 -> 91 GFLOP/s blocked; 2048^3, whose A block is 2 MiB,
+   * 128 unblocked against 105 blocked; 64x784x128 slower blocked) */
+  if (M * KC * 4 > t->l2_bytes / 2) KC = K;
+  bool kblock = KC < K;
+  /* B rows 4 KiB apart or more map to few L1 sets, and a k block of B needs
+   * its panel contiguous: pack B into panels (measured: packing per call does
+   * not pay below that) */
+  bool pack = (M >= 16 && N * 4 > 4096) || mi->b_trans || kblock;
   bool j_outer = N / NR >= 2 * (int64_t)t->num_cores || M / MR < 2 * (int64_t)t->num_cores;
+  /* A packed into [M/MR, K, MR] when its rows are a multiple of 4 KiB apart
+   * (the MR rows of a tile would share L1 sets) and many panels of B reuse it */
+  bool pack_a = mi->a_rowmajor && MR > 1 && j_outer && (K * 4) % 4096 == 0 && N / NR >= 4;
+  char bt[48] = "";
+  if (nb) snprintf(bt, sizeof bt, "(%d batch dim%s) ", nb, nb > 1 ? "s" : "");
   ts_strbuf_printf(c->why, "matmul %s%lldx%lldx%lld: %lldx%lld register tile, "
-                   "sgemm micro-kernel on k%s, %s tiles parallel",
-                   mi->batch ? "(batched) " : "", (long long)M, (long long)mi->K,
-                   (long long)N, (long long)MR, (long long)NR,
-                   pack ? ", B packed [N/NR, K, NR]" : "", j_outer ? "j" : "i");
-  int64_t fi[2] = {-1, MR}, fj[2] = {-1, NR};
+                   "sgemm micro-kernel on k", bt, (long long)M, (long long)K, (long long)N,
+                   (long long)MR, (long long)NR);
+  if (kblock) ts_strbuf_printf(c->why, " blocks of %lld", (long long)KC);
+  if (pack) ts_strbuf_append(c->why, ", B packed [N/NR, K, NR]");
+  if (pack_a) ts_strbuf_append(c->why, ", A packed [M/MR, K, MR]");
+  ts_strbuf_printf(c->why, ", %s tiles%s parallel", j_outer ? "j" : "i",
+                   nb ? " (fused with the batch)" : "");
+  int64_t fi[2] = {-1, MR}, fj[2] = {-1, NR}, fk[2] = {-1, KC};
   TRY(ts_sch_split(c->s, li, fi, NULL, 2, true, &si));
   TRY(ts_sch_split(c->s, lj, fj, NULL, 2, true, &sj));
-  ts_rv i0 = si[0], i1 = si[1], j0 = sj[0], j1 = sj[1];
-  ts_rv order[6];
+  ts_rv i0 = si[0], i1 = si[1], j0 = sj[0], j1 = sj[1], ko = -1, kin = lk;
+  if (kblock) {
+    TRY(ts_sch_split(c->s, lk, fk, NULL, 2, true, &sk));
+    ko = sk[0];
+    kin = sk[1];
+  }
+  ts_rv tile = j_outer ? i0 : j0, outer = j_outer ? j0 : i0;
+  ts_rv order[TS_MAX_NDIM_SCH + 8];
   int no = 0;
-  if (lb >= 0) order[no++] = lb;
-  order[no++] = j_outer ? j0 : i0;
-  order[no++] = j_outer ? i0 : j0;
-  order[no++] = lk;
+  for (int d = 0; d < nb; d++) order[no++] = lp[d];
+  order[no++] = outer;
+  if (kblock) order[no++] = ko;
+  order[no++] = tile;
+  order[no++] = kin;
   order[no++] = i1;
   order[no++] = j1;
   TRY(ts_sch_reorder(c->s, order, no));
-  ts_rv tile = j_outer ? i0 : j0, outer = j_outer ? j0 : i0;
-  /* epilogues into the tile, while the matmul block is still whole */
+  /* epilogues into the tile (after the k blocks: into the outer loop), while
+   * the matmul block is still whole */
   TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
   for (int i = 0; i < nc; i++) {
-    ts_status *st = ts_sch_reverse_compute_at(c->s, cons[i], tile, true);
+    ts_status *st = ts_sch_reverse_compute_at(c->s, cons[i], kblock ? outer : tile, true);
     if (st) {
       ts_status_free(st);
       continue;
     }
     vectorize_innermost(c, cons[i]);
   }
-  if (pack) {
-    ts_rv cb;
-    TRY(ts_sch_cache_read(c->s, blk, mi->b_read, "global", &cb));
-    ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
-    int nd = mi->B->ndim;
-    ts_index_map map;
-    map.n_params = nd;
-    map.params = ts_arena_alloc(a, sizeof(ts_var *) * (size_t)nd);
-    map.n_results = nd + 1;
-    map.results = ts_arena_alloc(a, sizeof(ts_expr *) * (size_t)(nd + 1));
-    ts_dtype i64 = mi->B->shape[0]->dtype; /* the index dtype of B */
-    for (int d = 0; d < nd; d++) {
-      char nm[24];
-      snprintf(nm, sizeof nm, "ax%d", d);
-      map.params[d] = ts_var_new(a, ts_arena_strdup(a, nm), i64, (ts_loc){0});
-    }
-    for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
-    ts_var *jv = map.params[mi->b_trans ? nd - 2 : nd - 1];
-    ts_var *kv = map.params[mi->b_trans ? nd - 1 : nd - 2];
-    ts_expr *nr = ts_int(a, i64, NR);
-    map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, jv), nr);
-    map.results[nd - 1] = ts_varref(a, kv);
-    map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, jv), nr);
-    TRY(ts_sch_transform_layout(c->s, blk, 0, mi->b_read, &map));
-    /* packing: fused, vectorized by 16, parallel */
-    ts_rv *pl = NULL, *ps = NULL, fl = -1;
-    int npl = 0;
-    ts_status *st = ts_sch_get_loops(c->s, cb, &pl, &npl);
-    if (!st && npl > 1) st = ts_sch_fuse(c->s, pl, npl, true, &fl);
-    else if (!st && npl == 1) fl = pl[0];
-    int64_t pf[2] = {-1, 16};
-    if (!st && fl >= 0) st = ts_sch_split(c->s, fl, pf, NULL, 2, true, &ps);
-    if (!st && ps) st = ts_sch_vectorize(c->s, ps[1]);
-    if (!st && ps && t->num_cores > 1) st = ts_sch_parallel(c->s, ps[0]);
-    ts_status_free(st);
-    free(pl);
-    free(ps);
-  }
-  TRY(ts_sch_decompose_reduction(c->s, blk, lk, NULL));
+  if (pack)
+    TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, is_param(c->f, mi->B)));
+  if (pack_a) TRY(pack_panels(c, blk, mi->a_read, mi->A, MR, false, false));
+  TRY(ts_sch_decompose_reduction(c->s, blk, kblock ? ko : lk, NULL));
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
-  TRY(ts_sch_annotate(c->s, lk, "tessera.micro_kernel", &av));
-  if (lb >= 0) {
-    ts_rv fused;
-    TRY(ts_sch_fuse(c->s, (ts_rv[]){lb, outer}, 2, true, &fused));
+  TRY(ts_sch_annotate(c->s, kin, "tessera.micro_kernel", &av));
+  if (nb) {
+    ts_rv fl[TS_MAX_NDIM_SCH + 1], fused;
+    for (int d = 0; d < nb; d++) fl[d] = lp[d];
+    fl[nb] = outer;
+    TRY(ts_sch_fuse(c->s, fl, nb + 1, true, &fused));
     outer = fused;
   }
-  if (t->num_cores > 1 && M * N * mi->K >= MIN_PARALLEL_WORK)
-    TRY(ts_sch_parallel(c->s, outer));
+  if (t->num_cores > 1 && M * N * K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, outer));
 out:
   free(lp);
   free(si);
   free(sj);
+  free(sk);
   free(cons);
 }
 

@@ -93,7 +93,9 @@ static bool find_micro(const ts_stmt *s, void *ctx) {
   return true;
 }
 
-/* want_micro == -2: the GEMV path (rfactor, no packing, no micro-kernel) */
+/* want_micro == -2: the GEMV path (rfactor, no packing, no micro-kernel);
+ * want_packed: at least that many packing blocks (B, A) */
+static int want_packed = 0;
 
 static void run_module(const char *name, ts_module *ref, const char *tmp,
                        int want_micro) {
@@ -123,6 +125,7 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
       ts_stmt_visit(g->body, find_micro, NULL, NULL);
     }
     if (want_micro > 0) CHECK(n_micro >= want_micro);
+    if (want_packed > 0) CHECK(n_packed >= want_packed);
     if (want_micro == -2) {
       CHECK(n_rf > 0);
       CHECK(n_packed == 0);
@@ -238,6 +241,42 @@ static const char *bgemv =
     "                    C[vb, vi, vj] = T.float32(0)\n"
     "                C[vb, vi, vj] = C[vb, vi, vj] + A[vb, vi, vk] * B[vb, vj, vk]\n";
 
+/* two batch dimensions (the attention matmuls of BERT), A broadcast along
+ * the first, and a divide by a scalar fused as the epilogue */
+static const char *bmm2_div =
+    "@I.ir_module\nclass Module:\n    @T.prim_func\n"
+    "    def bmm2_div(A: T.Buffer((1, 3, 16, 24), \"float32\"),"
+    " B: T.Buffer((2, 3, 24, 64), \"float32\"), s: T.Buffer((), \"float32\"),"
+    " D: T.Buffer((2, 3, 16, 64), \"float32\")):\n"
+    "        C = T.alloc_buffer((2, 3, 16, 64), \"float32\")\n"
+    "        for a, b, i, j, k in T.grid(2, 3, 16, 64, 24):\n"
+    "            with T.block(\"matmul\"):\n"
+    "                va, vb, vi, vj, vk = T.axis.remap(\"SSSSR\", [a, b, i, j, "
+    "k])\n"
+    "                with T.init():\n"
+    "                    C[va, vb, vi, vj] = T.float32(0)\n"
+    "                C[va, vb, vi, vj] = C[va, vb, vi, vj] + A[0, vb, vi, vk] "
+    "* B[va, vb, vk, vj]\n"
+    "        for a, b, i, j in T.grid(2, 3, 16, 64):\n"
+    "            with T.block(\"div\"):\n"
+    "                va, vb, vi, vj = T.axis.remap(\"SSSS\", [a, b, i, j])\n"
+    "                D[va, vb, vi, vj] = C[va, vb, vi, vj] / s[()]\n";
+
+/* the same with B transposed ([.., N, K]: packed) */
+static const char *bmm2_nt =
+    "@I.ir_module\nclass Module:\n    @T.prim_func\n"
+    "    def bmm2_nt(A: T.Buffer((2, 3, 16, 24), \"float32\"),"
+    " B: T.Buffer((2, 3, 32, 24), \"float32\"), C: T.Buffer((2, 3, 16, 32), "
+    "\"float32\")):\n"
+    "        for a, b, i, j, k in T.grid(2, 3, 16, 32, 24):\n"
+    "            with T.block(\"matmul\"):\n"
+    "                va, vb, vi, vj, vk = T.axis.remap(\"SSSSR\", [a, b, i, j, "
+    "k])\n"
+    "                with T.init():\n"
+    "                    C[va, vb, vi, vj] = T.float32(0)\n"
+    "                C[va, vb, vi, vj] = C[va, vb, vi, vj] + A[va, vb, vi, vk] "
+    "* B[va, vb, vj, vk]\n";
+
 static const char *graph =
     "@I.ir_module\nclass Module:\n    @R.function\n"
     "    def main(x: R.Tensor((64, 96), \"float32\"), w: R.Tensor((96, 128), \"float32\"),"
@@ -260,29 +299,41 @@ int main(void) {
   if (!mkdtemp(tmpl)) return 1;
   struct {
     const char *name, *text;
-    int micro;
+    int micro, packed;
   } cases[] = {
-      {"mm_64x48x64", MM("mm", 64, 48, 64), 1},
-      {"mm_gemv_1x40x256", MM("gemv", 1, 40, 256), 1},
-      {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1},
-      {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0},
-      {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0},
-      {"dense_relu", dense_relu, 1},
-      {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2},
-      {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2},
-      {"dense_gemv_1x24x7", DENSE_RELU("dgemv7", 1, 24, 7), -2},
-      {"dense_gemv_1x1024x1024", DENSE_RELU("dgemvp", 1, 1024, 1024), -2},
-      {"bgemv", bgemv, -2},
-      {"bmm", bmm, 1},
-      {"graph", graph, 1},
+      {"mm_64x48x64", MM("mm", 64, 48, 64), 1, 0},
+      {"mm_gemv_1x40x256", MM("gemv", 1, 40, 256), 1, 0},
+      {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1, 1},
+      {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0, 0},
+      {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0, 0},
+      {"dense_relu", dense_relu, 1, 0},
+      {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2, 0},
+      {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2, 0},
+      {"dense_gemv_1x24x7", DENSE_RELU("dgemv7", 1, 24, 7), -2, 0},
+      {"dense_gemv_1x1024x1024", DENSE_RELU("dgemvp", 1, 1024, 1024), -2, 0},
+      {"bgemv", bgemv, -2, 0},
+      {"bmm", bmm, 1, 0},
+      {"bmm2_div", bmm2_div, 1, 0},
+      {"bmm2_nt", bmm2_nt, 1, 1},
+      /* k blocked: K a multiple of the block (KC divides K) with MR = 8 and
+       * MR = 6, a K without a divisor in the block range (not blocked), and A
+       * packed (rows 4 KiB apart) */
+      {"mm_kblock_128x512x64", MM("mmk", 128, 512, 64), 1, 1},
+      {"mm_kblock_126x600x96", MM("mmk6", 126, 600, 96), 1, 1},
+      {"mm_kblock_odd_128x538x32", MM("mmk7", 128, 538, 32), 1, 0},
+      {"mm_packa_64x1024x128", MM("mma", 64, 1024, 128), 1, 1},
+      {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 96), 1, 1},
+      {"graph", graph, 1, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check_cur_failed_ = 0;
     check_run_tests_++;
+    want_packed = cases[i].packed;
     run_text(cases[i].name, cases[i].text, tmpl, cases[i].micro);
     if (check_cur_failed_) check_failed_tests_++;
     fprintf(stderr, "%s %s\n", check_cur_failed_ ? "FAIL" : "ok  ", cases[i].name);
   }
+  want_packed = 0;
   const char *dirs[] = {"script", "e2e/interp"};
   for (int d = 0; d < 2; d++) {
     char **files;

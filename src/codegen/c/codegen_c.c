@@ -727,7 +727,9 @@ static void emit_for(cg *c, const ts_stmt *s) {
  * The sgemm kernel keeps an MR x NR tile of C in vector registers (GCC vector
  * extensions, 16 floats per vector: zmm with AVX-512, two ymm with AVX2) and
  * runs the whole k loop: per k, NR/16 vector loads of B, MR broadcasts of A,
- * MR*NR/16 FMAs. */
+ * MR*NR/16 FMAs.  A and B are walked by pointers; when the MR values of A per
+ * k are consecutive (sai == 1: A packed into [M/MR, K, MR] panels) the
+ * broadcasts use constant offsets from one pointer. */
 static const char micro_kernels[] =
     "typedef float ts_v16f __attribute__((vector_size(64), aligned(4)));\n"
     "typedef float ts_v8f __attribute__((vector_size(32), aligned(4)));\n"
@@ -739,14 +741,27 @@ static const char micro_kernels[] =
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
     "    acc[i][v] = *(const ts_v16f *)(C + i * sci + 16 * v);                \\\n"
-    "  for (int64_t k = 0; k < K; k++) {                                      \\\n"
-    "    ts_v16f b[NV];                                                       \\\n"
-    "    _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
-    "      b[v] = *(const ts_v16f *)(B + k * sbk + 16 * v);                   \\\n"
-    "    _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {            \\\n"
-    "      const float a = A[i * sai + k * sak];                              \\\n"
+    "  if (sai == 1) {                                                        \\\n"
+    "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
+    "      ts_v16f b[NV];                                                     \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        acc[i][v] += a * b[v];                                           \\\n"
+    "        b[v] = *(const ts_v16f *)(B + 16 * v);                           \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
+    "        const float a = A[i];                                            \\\n"
+    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
+    "          acc[i][v] += a * b[v];                                         \\\n"
+    "      }                                                                  \\\n"
+    "    }                                                                    \\\n"
+    "  } else {                                                               \\\n"
+    "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
+    "      ts_v16f b[NV];                                                     \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
+    "        b[v] = *(const ts_v16f *)(B + 16 * v);                           \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
+    "        const float a = A[i * sai];                                      \\\n"
+    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
+    "          acc[i][v] += a * b[v];                                         \\\n"
+    "      }                                                                  \\\n"
     "    }                                                                    \\\n"
     "  }                                                                      \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
