@@ -564,7 +564,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
   /* matmuls first: their epilogues join their tiles */
   for (int i = 0; i < nb; i++) {
     const ts_block *b = blocks[i]->u.realize.block;
-    mm_info mi;
+    mm_info mi = {0};
     conv_info ci;
     if (b->n_iter_vars == 0 || is_done(&c, b->name)) continue;
     bool is_mm = match_matmul(f, blocks[i], &mi);
