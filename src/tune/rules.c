@@ -289,6 +289,13 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
   if (pack) {
     ts_rv cb;
     TRY(ts_sch_cache_read(c->s, blk, mi->b_read, "global", &cb));
+    /* a copy of a read-only parameter: lift-constant-packing may move it to
+     * build time */
+    bool b_param = false;
+    for (int i = 0; i < c->f->n_params; i++)
+      if (c->f->params[i].buffer == mi->B) b_param = !ts_primfunc_writes(c->f, mi->B);
+    ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
+    if (b_param) TRY(ts_sch_annotate(c->s, cb, "tessera.pack_constant", &one));
     ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
     int nd = mi->B->ndim;
     ts_index_map map;
