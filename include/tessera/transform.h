@@ -51,6 +51,10 @@ ts_status *ts_pass_dispatch_library(ts_module *m, const char *args);
  * PrimFunc whose inputs are all constants, replacing the value by R.const;
  * skips call_dps_packed, non-tensor results and results over 64 MiB. */
 ts_status *ts_pass_fold_constant(ts_module *m, const char *args);
+/* Splits packing nests annotated "tessera.pack_constant" out of PrimFuncs
+ * whose packed parameter is a constant at every call site into packing
+ * functions called from the graph (folded by fold-constant afterwards). */
+ts_status *ts_pass_lift_constant_packing(ts_module *m, const char *args);
 
 /* Removes unused pure bindings (match_cast and impure calls stay; dataflow
  * outputs stay), then functions unreachable from "main" and the public

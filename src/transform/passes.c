@@ -16,6 +16,9 @@ static const ts_pass_info passes[] = {
      ts_pass_dispatch_library},
     {"fold-constant", "evaluate bindings whose inputs are all constants "
      "(ops, call_tir) into R.const", ts_pass_fold_constant},
+    {"lift-constant-packing", "split packing nests of constant parameters "
+     "(block annotation tessera.pack_constant) into functions called from the "
+     "graph, for fold-constant", ts_pass_lift_constant_packing},
     {"dead-code-elimination", "remove unused pure bindings, then functions "
      "unreachable from main and public functions", ts_pass_dead_code_elimination},
     {"canonicalize-bindings", "replace y = x by x, fold tuple-get of a tuple "
@@ -32,7 +35,8 @@ static const ts_pass_info passes[] = {
 
 const char ts_default_pipeline[] =
     "legalize,annotate-op-pattern,fold-constant,fuse-ops,fuse-tir,"
-    "dead-code-elimination,schedule-default,plan-memory";
+    "dead-code-elimination,schedule-default,lift-constant-packing,fold-constant,"
+    "dead-code-elimination,plan-memory";
 
 const ts_pass_info *ts_pass_lookup(const char *name) {
   for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
