@@ -215,37 +215,6 @@ static int64_t divisor_at_most(int64_t n, int64_t hi) {
   return 1;
 }
 
-/* Inlines every injective block of the function that writes an
- * intermediate buffer, except the producers of `keep0` and `keep1`: the
- * epilogue of the convolution becomes one block. */
-static void inline_epilogue(rule_ctx *c, const ts_buffer *keep0,
-                            const ts_buffer *keep1) {
-  ts_stmt **blocks = NULL;
-  int nb = 0;
-  sch_all_blocks(c->f->body, &blocks, &nb);
-  TS_VEC(const char *) names = {0};
-  for (int i = 0; i < nb; i++) {
-    const ts_block *b = blocks[i]->u.realize.block;
-    if (b->n_iter_vars == 0 || b->n_writes != 1 || b->init)
-      continue;
-    bool spatial = true;
-    for (int k = 0; k < b->n_iter_vars; k++)
-      spatial &= b->iter_vars[k].type == TS_ITER_SPATIAL;
-    const ts_buffer *w = b->writes[0].buffer;
-    if (spatial && w != keep0 && w != keep1 && !is_param(c->f, w))
-      ts_vec_push(&names, b->name);
-  }
-  free(blocks);
-  for (size_t i = 0; i < names.len; i++) {
-    ts_rv blk;
-    ts_status *st = ts_sch_get_block(c->s, names.data[i], c->f->name, &blk);
-    if (!st)
-      st = ts_sch_compute_inline(c->s, blk);
-    ts_status_free(st);
-  }
-  ts_vec_free(&names);
-}
-
 /* Fuses a block's loops into one and makes it parallel (a packing nest). */
 static void parallel_nest(rule_ctx *c, ts_rv blk) {
   ts_rv *pl = NULL, fl = -1;
@@ -368,7 +337,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     ts_strbuf_append(c->why, " [stopped: the output width has no divisor in 2..14]");
     return;
   }
-  inline_epilogue(c, ci->data, ci->weight);
+  rule_inline_injective(c, ci->data, ci->weight);
   TRY(ts_sch_get_block(c->s, name, c->f->name, &blk));
   if (is_param(c->f, ci->out)) {
     ts_rv wb;
@@ -399,12 +368,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
   for (int i = 0; i < nc; i++) {
     TRY(ts_sch_reverse_compute_at(c->s, cons[i], l_y, true));
-    ts_rv *el = NULL;
-    int ne = 0;
-    ts_status *st = ts_sch_get_loops(c->s, cons[i], &el, &ne);
-    if (!st && ne > 0) st = ts_sch_vectorize(c->s, el[ne - 1]);
-    ts_status_free(st);
-    free(el);
+    rule_vectorize_innermost(c, cons[i]);
   }
   /* blocked layouts: the input (padded in its own nest, or copied) */
   if (is_param(c->f, ci->data)) {
@@ -440,12 +404,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   ts_rv init;
   TRY(ts_sch_decompose_reduction(c->s, blk, first_k, &init));
   if (dw) {
-    ts_rv *il = NULL;
-    int ni = 0;
-    ts_status *st = ts_sch_get_loops(c->s, init, &il, &ni);
-    if (!st && ni > 0) st = ts_sch_vectorize(c->s, il[ni - 1]);
-    ts_status_free(st);
-    free(il);
+    rule_vectorize_innermost(c, init);
     TRY(ts_sch_vectorize(c->s, fi));
   } else {
     ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
@@ -478,14 +437,7 @@ void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[0], lp[1], lp[2], lp[4], lp[5], lp[3]}, 6));
   TRY(ts_sch_decompose_reduction(c->s, blk, lp[4], &init));
   TRY(ts_sch_vectorize(c->s, lp[3]));
-  {
-    ts_rv *il = NULL;
-    int ni = 0;
-    ts_status *st = ts_sch_get_loops(c->s, init, &il, &ni);
-    if (!st && ni > 0) st = ts_sch_vectorize(c->s, il[ni - 1]);
-    ts_status_free(st);
-    free(il);
-  }
+  rule_vectorize_innermost(c, init);
   TRY(ts_sch_fuse(c->s, (ts_rv[]){lp[0], lp[1], lp[2]}, 3, true, &fused));
   if (c->t->num_cores > 1 && ci->C * ci->OH * ci->OW * ci->KH * ci->KW >= MIN_PARALLEL_WORK)
     TRY(ts_sch_parallel(c->s, fused));

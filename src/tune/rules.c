@@ -144,7 +144,7 @@ static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
 }
 
 
-static void vectorize_innermost(rule_ctx *c, ts_rv blk) {
+void rule_vectorize_innermost(rule_ctx *c, ts_rv blk) {
   ts_rv *lp = NULL;
   int n = 0;
   ts_status *st = ts_sch_get_loops(c->s, blk, &lp, &n);
@@ -392,7 +392,7 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       ts_status_free(st);
       continue;
     }
-    vectorize_innermost(c, cons[i]);
+    rule_vectorize_innermost(c, cons[i]);
   }
   if (pack)
     TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, is_param(c->f, mi->B)));
@@ -484,10 +484,7 @@ out:
   free(sp);
 }
 
-/* Inlines the injective blocks that write intermediate buffers into their
- * consumers (TVM's auto-inline): an elementwise chain becomes one nest.
- * Blocks some rule already scheduled stay. */
-static void inline_injective(rule_ctx *c) {
+void rule_inline_injective(rule_ctx *c, const ts_buffer *keep0, const ts_buffer *keep1) {
   ts_stmt **blocks = NULL;
   int nb = 0;
   sch_all_blocks(c->f->body, &blocks, &nb);
@@ -495,9 +492,10 @@ static void inline_injective(rule_ctx *c) {
   for (int i = 0; i < nb; i++) {
     const ts_block *b = blocks[i]->u.realize.block;
     if (b->n_iter_vars == 0 || b->n_writes != 1 || b->init || is_done(c, b->name)) continue;
-    bool spatial = true, param = false;
+    const ts_buffer *w = b->writes[0].buffer;
+    bool spatial = w != keep0 && w != keep1, param = false;
     for (int k = 0; k < b->n_iter_vars; k++) spatial &= b->iter_vars[k].type == TS_ITER_SPATIAL;
-    for (int p = 0; p < c->f->n_params; p++) param |= c->f->params[p].buffer == b->writes[0].buffer;
+    for (int p = 0; p < c->f->n_params; p++) param |= c->f->params[p].buffer == w;
     if (spatial && !param) ts_vec_push(&names, b->name);
   }
   free(blocks);
@@ -605,7 +603,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
     /* the packing block (cache_read) is made parallel here */
   }
   free(blocks);
-  inline_injective(&c);
+  rule_inline_injective(&c, NULL, NULL);
   sch_all_blocks(f->body, &blocks, &nb);
   for (int i = 0; i < nb; i++) {
     const ts_block *b = blocks[i]->u.realize.block;

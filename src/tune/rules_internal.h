@@ -46,6 +46,14 @@ void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 /* Pooling: window loops outside a vectorized output row, rows parallel. */
 void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 
+/* Inlines the injective blocks that write intermediate buffers (not
+ * parameters, not `keep0`/`keep1`, not blocks already scheduled) into their
+ * consumers, TVM's auto-inline: an elementwise chain or an epilogue becomes
+ * one block.  Refusals are skipped. */
+void rule_inline_injective(rule_ctx *c, const ts_buffer *keep0, const ts_buffer *keep1);
+/* Vectorizes the innermost loop of a block (a refusal is ignored). */
+void rule_vectorize_innermost(rule_ctx *c, ts_rv blk);
+
 /* An index map over `nd` fresh variables named ax0.. of dtype dt; results
  * filled by the caller (n_results slots allocated). */
 ts_index_map rule_index_map(ts_arena *a, int nd, int n_results, ts_dtype dt);
