@@ -318,11 +318,11 @@ int main(void) {
       /* k blocked: K a multiple of the block (KC divides K) with MR = 8 and
        * MR = 6, a K without a divisor in the block range (not blocked), and A
        * packed (rows 4 KiB apart) */
-      {"mm_kblock_128x512x64", MM("mmk", 128, 512, 64), 1, 1},
-      {"mm_kblock_126x600x96", MM("mmk6", 126, 600, 96), 1, 1},
+      {"mm_kblock_128x512x32", MM("mmk", 128, 512, 32), 1, 1},
+      {"mm_kblock_126x600x32", MM("mmk6", 126, 600, 32), 1, 1},
       {"mm_kblock_odd_128x538x32", MM("mmk7", 128, 538, 32), 1, 0},
       {"mm_packa_64x1024x128", MM("mma", 64, 1024, 128), 1, 1},
-      {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 96), 1, 1},
+      {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 32), 1, 1},
       {"graph", graph, 1, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

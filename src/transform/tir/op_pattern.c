@@ -15,7 +15,8 @@
  *   - when every pair has a pattern, the block has the largest of them;
  *   - otherwise a block with a reduction iteration variable is
  *     out-ewise-fusable when its body is `C[..] = C[..] + A[..] * B[..]`
- *     with A and B each reused along some output dimension (matmul, conv),
+ *     with A or B reused along some output dimension (matmul, conv,
+ *     depthwise conv: its weight is shared by every pixel),
  *     and comm-reduce otherwise (sum, max);
  *   - anything else is opaque.
  * Statements outside blocks other than loops, and a function with no
@@ -155,7 +156,10 @@ static bool is_fma(const ts_stmt *body) {
   while (a->kind == TS_E_CAST) a = a->u.unary.a;
   while (b->kind == TS_E_CAST) b = b->u.unary.a;
   if (a->kind != TS_E_LOAD || b->kind != TS_E_LOAD) return false;
-  return allows_reuse(body, a) && allows_reuse(body, b);
+  /* one operand reused across an output dimension (a weight, as in a
+   * depthwise convolution's w[c, 0, ry, rx]) makes it conv-like, as TVM
+   * patterns every conv2d */
+  return allows_reuse(body, a) || allows_reuse(body, b);
 }
 
 static ts_op_pattern block_pattern(const ts_block *blk) {
