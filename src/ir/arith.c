@@ -172,7 +172,7 @@ static bool range_of(const ts_expr *e, const ts_ptrmap *ranges, int64_t *lo,
   }
 }
 
-static bool aff_range(const affine *f, int skip_divisible_by,
+static bool aff_range(const affine *f, int64_t skip_divisible_by,
                       const ts_ptrmap *ranges, int64_t *lo, int64_t *hi) {
   *lo = *hi = 0;
   for (int i = 0; i < f->n; i++) {
@@ -252,7 +252,7 @@ ts_expr *ts_expr_simplify_index(ts_arena *a, ts_expr *e,
     if (f.ok) {
       /* x = k * (Q + cq) + (R + cr), cr in [0, k) */
       int64_t cq = floordiv64(f.c, k), cr = f.c - cq * k;
-      if (aff_range(&f, (int)(k <= 0x7fffffff ? k : 0), ranges, &lo, &hi) &&
+      if (aff_range(&f, k, ranges, &lo, &hi) &&
           add_ok(lo, cr, &lo) && add_ok(hi, cr, &hi) && lo >= 0 && hi < k) {
         ts_expr *terms[AFF_MAX];
         int64_t coefs[AFF_MAX];

@@ -33,19 +33,8 @@
 
 #include "rules_internal.h"
 
-static bool cint(const ts_expr *e, int64_t *v) {
-  return e && e->kind == TS_E_INT && (*v = e->u.int_value, true);
-}
-
 static bool is_var(const ts_expr *e, const ts_var *v) {
   return e && e->kind == TS_E_VAR && e->u.var == v;
-}
-
-static bool is_param(const ts_primfunc *f, const ts_buffer *b) {
-  for (int i = 0; i < f->n_params; i++)
-    if (f->params[i].buffer == b)
-      return true;
-  return false;
 }
 
 /* Loops binding the block's iteration variables one to one, in order. */
@@ -67,8 +56,8 @@ static bool iter_kinds(const ts_block *b, int n, int ns, int64_t *ext) {
   for (int i = 0; i < n; i++) {
     int64_t mn;
     ts_iter_type want = i < ns ? TS_ITER_SPATIAL : TS_ITER_REDUCE;
-    if (b->iter_vars[i].type != want || !cint(b->iter_vars[i].dom.min, &mn) || mn != 0 ||
-        !cint(b->iter_vars[i].dom.extent, &ext[i]))
+    if (b->iter_vars[i].type != want || !ts_expr_is_const_int(b->iter_vars[i].dom.min, &mn) || mn != 0 ||
+        !ts_expr_is_const_int(b->iter_vars[i].dom.extent, &ext[i]))
       return false;
   }
   return true;
@@ -106,7 +95,7 @@ bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
   }
   if (lw->u.load.n != 4 || ld->u.load.n != 4) return false;
   int64_t zero;
-  bool dw = ext[4] == 1 && cint(lw->u.load.indices[1], &zero) && zero == 0 &&
+  bool dw = ext[4] == 1 && ts_expr_is_const_int(lw->u.load.indices[1], &zero) && zero == 0 &&
             is_var(ld->u.load.indices[1], iv[1]);
   for (int d = 0; d < 4; d++)
     if (!(dw && d == 1) && !is_var(lw->u.load.indices[d], iv[d == 0 ? 1 : 3 + d]))
@@ -126,7 +115,7 @@ bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
     return false;
   for (int d = 0; d < 4; d++) {
     int64_t e;
-    if (!cint(db->shape[d], &e) || !cint(wb->shape[d], &e)) return false;
+    if (!ts_expr_is_const_int(db->shape[d], &e) || !ts_expr_is_const_int(wb->shape[d], &e)) return false;
   }
   memset(ci, 0, sizeof *ci);
   ci->N = ext[0];
@@ -339,7 +328,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   }
   rule_inline_injective(c, ci->data, ci->weight);
   TRY(ts_sch_get_block(c->s, name, c->f->name, &blk));
-  if (is_param(c->f, ci->out)) {
+  if (rule_is_param(c->f, ci->out)) {
     ts_rv wb;
     TRY(ts_sch_cache_write(c->s, blk, 0, "global", &wb));
   }
@@ -371,7 +360,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     rule_vectorize_innermost(c, cons[i]);
   }
   /* blocked layouts: the input (padded in its own nest, or copied) */
-  if (is_param(c->f, ci->data)) {
+  if (rule_is_param(c->f, ci->data)) {
     ts_rv db;
     TRY(ts_sch_cache_read(c->s, blk, ci->data_read, "global", &db));
   }

@@ -221,17 +221,8 @@ static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buf
   TS_RETURN_IF_ERROR(ts_sch_cache_read(c->s, blk, read_idx, "global", &cb));
   ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
   int nd = buf->ndim;
-  ts_index_map map;
-  map.n_params = nd;
-  map.params = ts_arena_alloc(a, sizeof(ts_var *) * (size_t)nd);
-  map.n_results = nd + 1;
-  map.results = ts_arena_alloc(a, sizeof(ts_expr *) * (size_t)(nd + 1));
   ts_dtype i64 = buf->shape[0]->dtype; /* the index dtype of the buffer */
-  for (int d = 0; d < nd; d++) {
-    char nm[24];
-    snprintf(nm, sizeof nm, "ax%d", d);
-    map.params[d] = ts_var_new(a, ts_arena_strdup(a, nm), i64, (ts_loc){0});
-  }
+  ts_index_map map = rule_index_map(a, nd, nd + 1, i64);
   for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
   ts_var *pv = map.params[p_last ? nd - 1 : nd - 2];
   ts_var *kv = map.params[p_last ? nd - 2 : nd - 1];
@@ -280,7 +271,7 @@ static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buf
   return NULL;
 }
 
-static bool is_param(const ts_primfunc *f, const ts_buffer *b) {
+bool rule_is_param(const ts_primfunc *f, const ts_buffer *b) {
   for (int i = 0; i < f->n_params; i++)
     if (f->params[i].buffer == b) return true;
   return false;
@@ -395,7 +386,7 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
     rule_vectorize_innermost(c, cons[i]);
   }
   if (pack)
-    TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, is_param(c->f, mi->B)));
+    TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, rule_is_param(c->f, mi->B)));
   if (pack_a) TRY(pack_panels(c, blk, mi->a_read, mi->A, MR, false, false));
   TRY(ts_sch_decompose_reduction(c->s, blk, kblock ? ko : lk, NULL));
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
@@ -493,9 +484,8 @@ void rule_inline_injective(rule_ctx *c, const ts_buffer *keep0, const ts_buffer 
     const ts_block *b = blocks[i]->u.realize.block;
     if (b->n_iter_vars == 0 || b->n_writes != 1 || b->init || is_done(c, b->name)) continue;
     const ts_buffer *w = b->writes[0].buffer;
-    bool spatial = w != keep0 && w != keep1, param = false;
+    bool spatial = w != keep0 && w != keep1, param = rule_is_param(c->f, w);
     for (int k = 0; k < b->n_iter_vars; k++) spatial &= b->iter_vars[k].type == TS_ITER_SPATIAL;
-    for (int p = 0; p < c->f->n_params; p++) param |= c->f->params[p].buffer == w;
     if (spatial && !param) ts_vec_push(&names, b->name);
   }
   free(blocks);

@@ -51,6 +51,8 @@ void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
  * consumers, TVM's auto-inline: an elementwise chain or an epilogue becomes
  * one block.  Refusals are skipped. */
 void rule_inline_injective(rule_ctx *c, const ts_buffer *keep0, const ts_buffer *keep1);
+/* True when b is one of f's parameters. */
+bool rule_is_param(const ts_primfunc *f, const ts_buffer *b);
 /* Vectorizes the innermost loop of a block (a refusal is ignored). */
 void rule_vectorize_innermost(rule_ctx *c, ts_rv blk);
 
