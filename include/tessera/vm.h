@@ -100,4 +100,9 @@ void ts_artifact_profile_reset(ts_artifact *a);
 uint64_t ts_artifact_alloc_bytes(const ts_artifact *a);
 void ts_artifact_alloc_bytes_reset(ts_artifact *a);
 
+/* Bytes of planned storage the artifact keeps for reuse across runs: the
+ * first run allocates a plan's storage tokens, later runs take them back
+ * (untouched by the zero fill and the page faults of fresh memory). */
+uint64_t ts_artifact_storage_pool_bytes(ts_artifact *a);
+
 #endif

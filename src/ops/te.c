@@ -163,9 +163,26 @@ void te_compute(te_builder *b, const char *block, ts_buffer *out,
   add_stage(b, block, out, 0, NULL, NULL, TS_E_ADD, body, ctx);
 }
 
+static ts_expr *init_value(te_builder *b, ts_expr **sp, ts_expr **rd, void *ctx) {
+  (void)b;
+  (void)sp;
+  (void)rd;
+  return ctx;
+}
+
 void te_reduce(te_builder *b, const char *block, ts_buffer *out, int n_red,
                ts_expr *const *red_ext, ts_expr *init, ts_expr_kind combine,
                te_body_fn body, void *ctx) {
+  /* an empty reduction (a reduced extent known to be 0) is its initial
+   * value everywhere: a block whose reduction loops never run would leave
+   * its output unwritten */
+  for (int i = 0; i < n_red; i++) {
+    int64_t e;
+    if (ts_expr_is_const_int(red_ext[i], &e) && e == 0) {
+      add_stage(b, block, out, 0, NULL, NULL, combine, init_value, init);
+      return;
+    }
+  }
   add_stage(b, block, out, n_red, red_ext, init, combine, body, ctx);
 }
 

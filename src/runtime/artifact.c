@@ -33,6 +33,7 @@ static void artifact_free(ts_artifact *a) {
   free(a->prof_kernels);
   free(a->prof_strings);
   free(a->dump_dir);
+  for (int i = 0; i < a->n_pool; i++) ts_ndarray_release(a->pool[i]);
   ts_bc_program_free(p);
   if (a->dl) dlclose(a->dl);
   free(a->path);

@@ -11,6 +11,8 @@ typedef struct ts_prof_entry {
   uint64_t ns;
 } ts_prof_entry;
 
+#define TS_STORAGE_POOL 64
+
 struct ts_artifact {
   int refcount;
   void *dl;           /* dlopen handle; NULL for programs run from memory */
@@ -29,6 +31,13 @@ struct ts_artifact {
   ts_prof_entry *prof_strings; /* n_strings (library functions by name) */
   /* bytes allocated by ALLOC and ALLOC_STORAGE (updated atomically) */
   uint64_t alloc_bytes;
+  /* Storage tokens kept across runs (ALLOC_STORAGE takes a pooled one that
+   * no run holds, best fit, before it allocates): a model's planned memory
+   * is allocated, page-faulted and zeroed once, not on every call.  Guarded
+   * by pool_lock (a spin lock: the sections are a few compares). */
+  int pool_lock;
+  int n_pool;
+  ts_ndarray *pool[TS_STORAGE_POOL];
 };
 
 /* Checks kernel `ki`'s arguments against its parameter table. */

@@ -31,12 +31,16 @@
  *                                                      any) / rank / dims
  *   SHAPE_ARITH   S(dst) I(op) D(a) D(b)               slot = a op b (ts_bc_arith)
  *   ALLOC         R(dst) DT N(ndim) D*ndim             R = new zeroed tensor
- *   ALLOC_STORAGE R(dst) D(nbytes)                     R = new zeroed storage of
- *                                                      nbytes (a planned token,
- *                                                      kept to the function's
- *                                                      end: never KILLed)
- *   ALLOC_TENSOR  R(dst) R(storage) DT N(ndim) D*ndim  R = zeroed tensor viewing
- *                                                      the start of storage
+ *   ALLOC_STORAGE R(dst) D(nbytes)                     R = storage of nbytes,
+ *                                                      not initialized (a planned
+ *                                                      token, kept to the
+ *                                                      function's end: never
+ *                                                      KILLed; taken from the
+ *                                                      artifact's pool)
+ *   ALLOC_TENSOR  R(dst) R(storage) DT N(ndim) D*ndim  R = tensor viewing the
+ *                                                      start of storage, not
+ *                                                      initialized: its producer
+ *                                                      writes every element
  *                                                      (error if it does not fit)
  *   CONST         R(dst) K                             R = constant K
  *   CALL_KERNEL   F T(binding) N(in) N(out) N(scal)    kernel F(in regs, out

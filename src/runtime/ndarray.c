@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/ndarray_internal.h"
 #include "tessera/runtime.h"
 
 struct ts_ndarray {
@@ -197,8 +198,8 @@ static ts_ndarray *new_header(int ndim, const int64_t *shape, ts_dtype dtype,
   return a;
 }
 
-ts_status *ts_ndarray_create(int ndim, const int64_t *shape, ts_dtype dtype,
-                             ts_ndarray **out) {
+static ts_status *create(int ndim, const int64_t *shape, ts_dtype dtype, bool zero,
+                         ts_ndarray **out) {
   ts_dtype dt;
   int64_t numel;
   size_t nbytes;
@@ -219,12 +220,27 @@ ts_status *ts_ndarray_create(int ndim, const int64_t *shape, ts_dtype dtype,
     ts_strbuf_free(&b);
     return st;
   }
-  memset(data, 0, cap);
+  if (zero)
+    memset(data, 0, cap);
   ts_ndarray *a = new_header(ndim, shape, dt, numel, nbytes);
   a->owns_data = true;
   a->dl.data = data;
   *out = a;
   return NULL;
+}
+
+ts_status *ts_ndarray_create(int ndim, const int64_t *shape, ts_dtype dtype,
+                             ts_ndarray **out) {
+  return create(ndim, shape, dtype, true, out);
+}
+
+ts_status *ts_ndarray_create_uninit(int ndim, const int64_t *shape,
+                                    ts_dtype dtype, ts_ndarray **out) {
+  return create(ndim, shape, dtype, false, out);
+}
+
+bool ts_ndarray_is_unique(ts_ndarray *a) {
+  return atomic_load_explicit(&a->refcount, memory_order_acquire) == 1;
 }
 
 ts_status *ts_ndarray_view(int ndim, const int64_t *shape, ts_dtype dtype,

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "runtime/artifact_internal.h"
+#include "runtime/ndarray_internal.h"
 
 enum { V_NONE, V_TENSOR, V_TUPLE, V_INT };
 
@@ -46,6 +47,39 @@ static vm_val val_retain(vm_val v) {
   if (v.kind == V_TENSOR) ts_ndarray_retain(v.u.t);
   else if (v.kind == V_TUPLE) v.u.tup->refcount++;
   return v;
+}
+
+/* A storage token of `nb` bytes: a pooled one that no run holds (the
+ * smallest that fits), or a new one, kept in the pool while there is room.
+ * The caller owns one reference. */
+static ts_status *storage_take(ts_artifact *a, int64_t nb, ts_ndarray **out) {
+  while (__atomic_exchange_n(&a->pool_lock, 1, __ATOMIC_ACQUIRE)) {
+  }
+  int best = -1;
+  for (int i = 0; i < a->n_pool; i++) {
+    size_t have = ts_ndarray_nbytes(a->pool[i]);
+    if (have >= (size_t)nb && ts_ndarray_is_unique(a->pool[i]) &&
+        (best < 0 || have < ts_ndarray_nbytes(a->pool[best])))
+      best = i;
+  }
+  ts_status *st = NULL;
+  if (best >= 0) {
+    *out = ts_ndarray_retain(a->pool[best]);
+  } else {
+    st = ts_ndarray_create_uninit(1, &nb, TS_DT(TS_UINT, 8), out);
+    if (!st && a->n_pool < TS_STORAGE_POOL) a->pool[a->n_pool++] = ts_ndarray_retain(*out);
+  }
+  __atomic_store_n(&a->pool_lock, 0, __ATOMIC_RELEASE);
+  return st;
+}
+
+uint64_t ts_artifact_storage_pool_bytes(ts_artifact *a) {
+  while (__atomic_exchange_n(&a->pool_lock, 1, __ATOMIC_ACQUIRE)) {
+  }
+  uint64_t n = 0;
+  for (int i = 0; i < a->n_pool; i++) n += ts_ndarray_nbytes(a->pool[i]);
+  __atomic_store_n(&a->pool_lock, 0, __ATOMIC_RELEASE);
+  return n;
 }
 
 static void set_reg(vm_val *r, vm_val v) {
@@ -275,7 +309,7 @@ static ts_status *exec(ts_artifact *a, const ts_bc_func *f, vm_val *regs,
       if (nb < 0)
         return ts_error(TS_ERR_RUNTIME, "%s: storage of %lld bytes", fname, (long long)nb);
       ts_ndarray *t;
-      ts_status *st = ts_ndarray_create(1, &nb, TS_DT(TS_UINT, 8), &t);
+      ts_status *st = storage_take(a, nb, &t);
       if (st) return ts_status_annotate(st, "in function %s", fname);
       __atomic_fetch_add(&a->alloc_bytes, (uint64_t)nb, __ATOMIC_RELAXED);
       set_reg(&regs[w[1]], (vm_val){.kind = V_TENSOR, .u.t = t});
@@ -302,7 +336,6 @@ static ts_status *exec(ts_artifact *a, const ts_bc_func *f, vm_val *regs,
       ts_ndarray *t;
       ts_status *st = ts_ndarray_view((int)w[4], shape, dt, data, &t);
       if (st) return ts_status_annotate(st, "in function %s", fname);
-      if (nb) memset(data, 0, nb);
       set_reg(&regs[w[1]], (vm_val){.kind = V_TENSOR, .u.t = t});
       break;
     }

@@ -649,7 +649,7 @@ static void emit_block(cg *c, const ts_stmt *s) {
   }
   emit_stmt(c, b->body);
   for (int i = 0; i < b->n_alloc_buffers; i++)
-    if (heap[i]) line(c, "free(%s);", cname(c, b->alloc_buffers[i], b->alloc_buffers[i]->name));
+    if (heap[i]) line(c, "ts_free(%s);", cname(c, b->alloc_buffers[i], b->alloc_buffers[i]->name));
   free(heap);
   c->aliases.len = n_aliases;
   while (close--) {
@@ -1117,7 +1117,7 @@ static void emit_stmt(cg *c, const ts_stmt *s) {
     c->indent++;
     bool heap = emit_alloc(c, s->u.alloc.buffer);
     emit_stmt(c, s->u.alloc.body);
-    if (heap) line(c, "free(%s);", cname(c, s->u.alloc.buffer, s->u.alloc.buffer->name));
+    if (heap) line(c, "ts_free(%s);", cname(c, s->u.alloc.buffer, s->u.alloc.buffer->name));
     c->indent--;
     line(c, "}");
     return;
@@ -1142,8 +1142,42 @@ static const char prelude[] =
     "typedef union ts_kernel_arg { DLTensor *tensor; int64_t i; double f; } "
     "ts_kernel_arg;\n"
     "\n"
+    "/* Buffers a kernel allocates come from a pool kept across calls: slots\n"
+    " * taken with an atomic flag (best fit, else the first free slot grows),\n"
+    " * plain aligned_alloc when every slot is in use; freed at unload. */\n"
+    "#define TS_WS_SLOTS 32\n"
+    "static struct ts_ws_slot { void *p; size_t n; int busy; } ts_ws[TS_WS_SLOTS];\n"
     "static inline void *ts_alloc(size_t n) {\n"
-    "  return aligned_alloc(64, (n + 63) & ~(size_t)63);\n"
+    "  n = (n + 63) & ~(size_t)63;\n"
+    "  for (int pass = 0; pass < 2; pass++) {\n"
+    "    int best = -1;\n"
+    "    for (int i = 0; i < TS_WS_SLOTS; i++)\n"
+    "      if (!__atomic_load_n(&ts_ws[i].busy, __ATOMIC_RELAXED) &&\n"
+    "          (pass == 1 || (ts_ws[i].n >= n && (best < 0 || ts_ws[i].n < ts_ws[best].n))))\n"
+    "        if (pass == 0 || best < 0) best = i;\n"
+    "    if (best < 0 || __atomic_exchange_n(&ts_ws[best].busy, 1, __ATOMIC_ACQUIRE)) continue;\n"
+    "    struct ts_ws_slot *w = &ts_ws[best];\n"
+    "    if (w->n < n) {\n"
+    "      free(w->p);\n"
+    "      w->p = aligned_alloc(64, n);\n"
+    "      w->n = w->p ? n : 0;\n"
+    "    }\n"
+    "    if (w->p) return w->p;\n"
+    "    __atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);\n"
+    "    return NULL;\n"
+    "  }\n"
+    "  return aligned_alloc(64, n);\n"
+    "}\n"
+    "static inline void ts_free(void *p) {\n"
+    "  for (int i = 0; i < TS_WS_SLOTS; i++)\n"
+    "    if (ts_ws[i].p == p && __atomic_load_n(&ts_ws[i].busy, __ATOMIC_RELAXED)) {\n"
+    "      __atomic_store_n(&ts_ws[i].busy, 0, __ATOMIC_RELEASE);\n"
+    "      return;\n"
+    "    }\n"
+    "  free(p);\n"
+    "}\n"
+    "__attribute__((destructor)) static void ts_ws_release(void) {\n"
+    "  for (int i = 0; i < TS_WS_SLOTS; i++) free(ts_ws[i].p);\n"
     "}\n"
     "#define TS_DEF_INT(T, S)                                                \\\n"
     "  static inline T ts_floordiv_##S(T a, T b) {                            \\\n"
