@@ -475,11 +475,31 @@ static void emit_stride(cg *c, const ts_buffer *b, int d) {
 /* An index with the block bindings substituted and floordiv/floormod
  * simplified under the loop bounds, when that removes a division;
  * otherwise the index as written. */
+static int count_divisions(const ts_expr *e) {
+  if (!e) return 0;
+  switch (e->kind) {
+  case TS_E_FLOORDIV:
+  case TS_E_FLOORMOD:
+  case TS_E_DIV:
+  case TS_E_MOD:
+    return 1 + count_divisions(e->u.bin.a) + count_divisions(e->u.bin.b);
+  case TS_E_ADD:
+  case TS_E_SUB:
+  case TS_E_MUL:
+  case TS_E_MIN:
+  case TS_E_MAX:
+    return count_divisions(e->u.bin.a) + count_divisions(e->u.bin.b);
+  default:
+    return 0;
+  }
+}
+
 static const ts_expr *simplified_index(cg *c, ts_expr *e) {
   if (!c->scratch || !c->bindings.len) return e;
   ts_expr *sub = ts_expr_substitute(c->scratch, e, &c->bindings);
   ts_expr *s = ts_expr_simplify_index(c->scratch, sub, &c->ranges);
-  return s == sub ? e : s;
+  /* the substitution itself may fold a division (constant bindings) */
+  return s == sub && count_divisions(sub) >= count_divisions(e) ? e : s;
 }
 
 static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx_in,
@@ -845,7 +865,20 @@ static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
     line(c, "const %s %s = (%s)(%s); (void)%s;", ty, cname(c, v, v->name), ty,
          vals[l], cname(c, v, v->name));
   }
+  /* The loops' values are constants here (when the extents are): bound as
+   * such, with the block's bindings, the offsets simplify under the outer
+   * loops' ranges like any index (no division left for a blocked layout),
+   * and the C compiler folds what the points share. */
   const ts_block *b = realize->u.realize.block;
+  bool bound = c->scratch != NULL;
+  for (int l = 0; bound && l < nloops; l++) {
+    char *end = NULL;
+    long long k = strtoll(vals[l], &end, 10);
+    bound = end && *end == '\0';
+    if (bound)
+      ts_ptrmap_put(&c->bindings, loops[l]->u.for_.var,
+                    ts_int(c->scratch, loops[l]->u.for_.var->dtype, k));
+  }
   for (int i = 0; i < b->n_iter_vars; i++) {
     const ts_var *v = b->iter_vars[i].var;
     for (int k = 0; k < c->indent; k++)
@@ -855,6 +888,11 @@ static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
                      cname(c, v, v->name));
     emit_expr(c, realize->u.realize.iter_values[i]);
     ts_strbuf_printf(&c->out, "; (void)%s;\n", cname(c, v, v->name));
+    if (bound)
+      ts_ptrmap_put(&c->bindings, v,
+                    ts_expr_simplify_const(
+                        c->scratch, ts_expr_substitute(c->scratch, realize->u.realize.iter_values[i],
+                                                       &c->bindings)));
   }
   for (int a = 0; a < 3; a++) {
     for (int k = 0; k < c->indent; k++)
@@ -864,6 +902,8 @@ static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
                     acc[a]->u.load.n);
     ts_strbuf_append(&c->out, ");\n");
   }
+  for (int l = 0; l < nloops; l++) ts_ptrmap_remove(&c->bindings, loops[l]->u.for_.var);
+  for (int i = 0; i < b->n_iter_vars; i++) ts_ptrmap_remove(&c->bindings, b->iter_vars[i].var);
   c->indent--;
   line(c, "}");
 }
