@@ -271,6 +271,63 @@ out:
   free(sp);
 }
 
+/* The channel block of the blocked parameter [n, C/B, H, W, B] that the
+ * padding (or copy) nest of the convolution's input reads; 0 if none. */
+static int64_t blocked_source(rule_ctx *c, const conv_info *ci) {
+  ts_stmt **blocks = NULL;
+  int nb = 0;
+  int64_t B = 0;
+  sch_all_blocks(c->f->body, &blocks, &nb);
+  for (int i = 0; i < nb && !B; i++) {
+    const ts_block *b = blocks[i]->u.realize.block;
+    bool writes = false;
+    for (int w = 0; w < b->n_writes; w++) writes |= b->writes[w].buffer == ci->data;
+    for (int r = 0; writes && r < b->n_reads && !B; r++) {
+      const ts_buffer *in = b->reads[r].buffer;
+      if (in->ndim == 5 && rule_is_param(c->f, in)) ts_expr_is_const_int(in->shape[4], &B);
+    }
+  }
+  free(blocks);
+  return B;
+}
+
+/* The epilogue under an output row: loops (n, f, y, x) over the row's FB
+ * channels.  Writing NCHW, x is innermost and vectorized; writing a blocked
+ * [n, F/B, OH, OW, B] result (kept blocked for the next convolution), f is
+ * split by B and its inner part goes innermost, so that both the
+ * convolution's result and the output are read and written contiguously. */
+static void schedule_epilogue(rule_ctx *c, ts_rv blk, int64_t FB) {
+  ts_stmt *r = NULL;
+  ts_rv *lp = NULL, *sp = NULL;
+  int nl = 0;
+  int64_t B = 0;
+  TRY(sch_block(c->s, blk, &r));
+  const ts_block *b = r->u.realize.block;
+  if (b->n_writes == 1 && b->writes[0].buffer->ndim == 5)
+    ts_expr_is_const_int(b->writes[0].buffer->shape[4], &B);
+  if (!B || FB % B) {
+    rule_vectorize_innermost(c, blk);
+    goto out;
+  }
+  TRY(ts_sch_get_loops(c->s, blk, &lp, &nl));
+  if (nl < 4) goto out;
+  ts_rv *l4 = lp + nl - 4; /* n, f, y, x */
+  ts_rv fo = -1, fi = l4[1];
+  if (FB > B) {
+    int64_t fs[2] = {-1, B};
+    TRY(ts_sch_split(c->s, l4[1], fs, NULL, 2, true, &sp));
+    fo = sp[0];
+    fi = sp[1];
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){l4[0], fo, l4[2], l4[3], fi}, 5));
+  } else {
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){l4[0], l4[2], l4[3], fi}, 4));
+  }
+  if (B >= 8) TRY(ts_sch_vectorize(c->s, fi));
+out:
+  free(lp);
+  free(sp);
+}
+
 /* [d0, .., dn-1] -> the same with dimension `ch` blocked by `cb`: the
  * block index in place of the dimension and the offset appended last. */
 static ts_index_map blocked_map(ts_arena *a, int nd, int ch, int64_t cb, ts_dtype it) {
@@ -291,6 +348,10 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
                : ci->C % 16 == 0 ? 16
                : ci->C < 16      ? ci->C
                                  : divisor_at_most(ci->C, 16);
+  /* an input kept blocked between convolutions (rule_layout.c): its
+   * blocks are the input channel blocks, so the padding nest copies them */
+  int64_t SB = blocked_source(c, ci);
+  if (SB && ci->C % SB == 0 && (!dw || SB == FB)) CB = SB;
   int64_t MR = divisor_at_most(ci->OW, 14);
   if (MR < 4 && ci->OW <= 16) MR = ci->OW;
   /* narrow rows (7x7): two vectors of output channels per tile, so that
@@ -357,7 +418,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
   for (int i = 0; i < nc; i++) {
     TRY(ts_sch_reverse_compute_at(c->s, cons[i], l_y, true));
-    rule_vectorize_innermost(c, cons[i]);
+    schedule_epilogue(c, cons[i], FB);
   }
   /* blocked layouts: the input (padded in its own nest, or copied) */
   if (rule_is_param(c->f, ci->data)) {
@@ -392,13 +453,11 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   TRY(ts_sch_transform_layout(c->s, blk, 1, 0, &om));
   ts_rv init;
   TRY(ts_sch_decompose_reduction(c->s, blk, first_k, &init));
-  if (dw) {
-    rule_vectorize_innermost(c, init);
-    TRY(ts_sch_vectorize(c->s, fi));
-  } else {
-    ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
-    TRY(ts_sch_annotate(c->s, first_k, "tessera.micro_kernel", &av));
-  }
+  if (dw) rule_vectorize_innermost(c, init);
+  /* the tile in registers over the whole reduction (the depthwise form:
+   * input and weight both vectors along the channels) */
+  ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
+  TRY(ts_sch_annotate(c->s, first_k, "tessera.micro_kernel", &av));
   TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo, l_y}, 3, true, &fused));
   if (c->t->num_cores > 1) TRY(ts_sch_parallel(c->s, fused));
 out:

@@ -621,6 +621,13 @@ ts_status *ts_schedule_default(ts_module *m, const ts_target *t,
   ts_module *sm = ts_schedule_module(s);
   ts_arena *a = ts_module_arena(sm);
   size_t trace_len = 0;
+  rule_propagate_layouts(s, m, explain);
+  if (explain) {
+    char *tr = ts_schedule_trace_text(s);
+    trace_len = strlen(tr);
+    if (trace_len) ts_strbuf_printf(explain, "  trace:\n%s", tr);
+    free(tr);
+  }
   for (int i = 0; i < sm->n_funcs; i++) {
     if (sm->funcs[i].kind != TS_FUNC_PRIM) continue;
     ts_primfunc *f = sm->funcs[i].u.prim;

@@ -39,13 +39,14 @@ bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
 /* Schedules the convolution (blocked channel layout inside the kernel, the
  * sgemm micro-kernel over the reduction loops, epilogue per output row). */
 void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci);
-/* True when `r` is a pooling window block (max or sum over KH x KW). */
-bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
-/* Pooling: window loops outside a vectorized output row, rows parallel. */
-void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 /* Pooling: window loops outside a vectorized output row, rows parallel. */
 void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 
+/* Keeps the tensors between convolution kernels in a blocked channel
+ * layout (rule_layout.c): rewrites the kernels' parameters in the schedule
+ * `s` and the struct info of `m`'s graph functions (m is the module s was
+ * made from); a line in `explain` when any tensor is blocked. */
+void rule_propagate_layouts(ts_schedule *s, ts_module *m, ts_strbuf *explain);
 /* Inlines the injective blocks that write intermediate buffers (not
  * parameters, not `keep0`/`keep1`, not blocks already scheduled) into their
  * consumers, TVM's auto-inline: an elementwise chain or an epilogue becomes

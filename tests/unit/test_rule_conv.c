@@ -37,10 +37,23 @@ static bool count(const ts_stmt *s, void *ctx) {
   return true;
 }
 
-/* want_micro: micro-kernel loops expected (>= 1), or 0 for none (depthwise,
- * pooling); want_blocked: a 5-D (channel-blocked) buffer written. */
+/* Variables of main bound to a 5-D (channel-blocked) tensor. */
+static int blocked_vars(ts_module *m) {
+  ts_gfunc *g = ts_module_gfunc(m, "main");
+  int n = 0;
+  for (int b = 0; g && b < g->n_blocks; b++)
+    for (int k = 0; k < g->blocks[b].n; k++) {
+      const ts_sinfo *si = g->blocks[b].bindings[k].var ? g->blocks[b].bindings[k].var->sinfo : NULL;
+      if (si && si->kind == TS_SI_TENSOR && si->u.tensor.ndim == 5) n++;
+    }
+  return n;
+}
+
+/* want_micro: micro-kernel loops expected (>= 1), or 0 for none (pooling);
+ * want_blocked: a 5-D (channel-blocked) buffer written; want_vars: graph
+ * tensors kept blocked between convolutions. */
 static void run_case(const char *name, const char *text, const char *tmp, int want_micro,
-                     bool want_blocked) {
+                     bool want_blocked, int want_vars) {
   ts_module *ref = NULL;
   ts_status *st = ts_script_parse(text, strlen(text), name, &ref);
   if (st) {
@@ -67,6 +80,7 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
       CHECK(n_micro == 0);
     }
     if (want_blocked) CHECK(n_blocked > 0);
+    CHECK_EQ_INT(blocked_vars(m), want_vars);
     ts_gfunc *g = ts_module_gfunc(ref, "main");
     CHECK(g != NULL);
     if (g) diff_gfunc(name, ref, g, art, 3);
@@ -116,6 +130,42 @@ static const char *depthwise_s2 =
           "\"float32\")",
           "            gv = R.nn.conv2d(x, w, strides=[2, 2], groups=16, padding=[1, 1, 1, "
           "1])\n");
+
+/* Convolutions chained through blocked tensors: 16-channel blocks (a 3x3,
+ * a 1x1 read without padding, a residual add, a depthwise), then 8-channel
+ * blocks (24 channels); the kernels of lv6 and lv7 have no epilogue.  lv2 is
+ * also read by a max-pool and lv9 is the result: both stay NCHW.  (The
+ * scalings keep the values near 1, where float32 rounding stays inside the
+ * comparison's tolerance.) */
+static const char *conv_chain =
+    GRAPH("x: R.Tensor((1, 16, 8, 8), \"float32\"), w1: R.Tensor((32, 16, 3, 3), \"float32\"), "
+          "b1: R.Tensor((32, 1, 1), \"float32\"), w2: R.Tensor((32, 32, 1, 1), \"float32\"), "
+          "w3: R.Tensor((32, 1, 3, 3), \"float32\"), w4: R.Tensor((24, 32, 1, 1), \"float32\"), "
+          "w5: R.Tensor((24, 24, 3, 3), \"float32\"), w6: R.Tensor((16, 24, 1, 1), \"float32\")",
+          "            lv0 = R.nn.conv2d(x, w1, padding=[1, 1, 1, 1])\n"
+          "            lv1 = R.add(lv0, b1)\n"
+          "            lv2 = R.nn.relu(lv1)\n"
+          "            lv3 = R.nn.conv2d(lv2, w2)\n"
+          "            lv4 = R.add(lv3, lv2)\n"
+          "            lv5a = R.nn.relu(lv4)\n"
+          "            lv5 = R.multiply(lv5a, R.const(0.1, \"float32\"))\n"
+          "            lv6 = R.nn.conv2d(lv5, w3, groups=32, padding=[1, 1, 1, 1])\n"
+          "            lv7 = R.nn.conv2d(lv6, w4)\n"
+          "            lv8a = R.nn.conv2d(lv7, w5, padding=[1, 1, 1, 1])\n"
+          "            lv8 = R.multiply(lv8a, R.const(0.1, \"float32\"))\n"
+          "            lv9 = R.nn.conv2d(lv8, w6)\n"
+          "            lv10 = R.nn.max_pool2d(lv2, pool_size=[2, 2], strides=[2, 2])\n"
+          "            gv = (lv9, lv10)\n");
+
+/* The same kernels without the max-pool: lv2 is blocked too. */
+static const char *conv_chain_all =
+    GRAPH("x: R.Tensor((1, 16, 8, 8), \"float32\"), w1: R.Tensor((32, 16, 3, 3), \"float32\"), "
+          "w2: R.Tensor((32, 32, 1, 1), \"float32\"), w3: R.Tensor((32, 32, 3, 3), \"float32\")",
+          "            lv0 = R.nn.conv2d(x, w1, padding=[1, 1, 1, 1])\n"
+          "            lv1 = R.nn.relu(lv0)\n"
+          "            lv2 = R.nn.conv2d(lv1, w2)\n"
+          "            lv3 = R.add(lv2, lv1)\n"
+          "            gv = R.nn.conv2d(lv3, w3, strides=[2, 2], padding=[1, 1, 1, 1])\n");
 
 static const char *maxpool =
     GRAPH("x: R.Tensor((1, 8, 18, 18), \"float32\")",
@@ -232,25 +282,29 @@ int main(void) {
     const char *name, *text;
     int micro;
     bool blocked;
+    int vars;
   } cases[] = {
-      {"conv_3x3_c16_f32_12x12", CONV_BIAS_RELU(1, 16, 12, 12, 32, 3, 1, 1), 1, true},
-      {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true},
-      {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true},
-      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true},
-      {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true},
-      {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true},
-      {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true},
-      {"conv_residual", conv_residual, 1, true},
-      {"conv_no_epilogue", conv_plain, 1, true},
-      {"depthwise_clip", depthwise, 0, true},
-      {"depthwise_s2", depthwise_s2, 0, true},
-      {"maxpool_3x3_s2", maxpool, 0, false},
-      {"elementwise_chain", elementwise, 0, false},
+      {"conv_3x3_c16_f32_12x12", CONV_BIAS_RELU(1, 16, 12, 12, 32, 3, 1, 1), 1, true, 0},
+      {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true, 0},
+      {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true, 0},
+      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0},
+      {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0},
+      {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0},
+      {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0},
+      {"conv_residual", conv_residual, 1, true, 0},
+      {"conv_no_epilogue", conv_plain, 1, true, 0},
+      {"depthwise_clip", depthwise, 1, true, 0},
+      {"depthwise_s2", depthwise_s2, 1, true, 0},
+      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4},
+      {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2},
+      {"maxpool_3x3_s2", maxpool, 0, false, 0},
+      {"elementwise_chain", elementwise, 0, false, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check_cur_failed_ = 0;
     check_run_tests_++;
-    run_case(cases[i].name, cases[i].text, tmpl, cases[i].micro, cases[i].blocked);
+    run_case(cases[i].name, cases[i].text, tmpl, cases[i].micro, cases[i].blocked,
+             cases[i].vars);
     if (check_cur_failed_) check_failed_tests_++;
     fprintf(stderr, "%s %s\n", check_cur_failed_ ? "FAIL" : "ok  ", cases[i].name);
   }

@@ -788,34 +788,49 @@ static const char micro_kernels[] =
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
     "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
     "}\n"
+    "#define TS_UK4_BEGIN(MR, NV, VW, VT)                                     \\\n"
+    "  VT acc[MR][NV];                                                        \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                  \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                  \\\n"
+    "    acc[i][v] = *(const VT *)(C + i * sci + VW * v);                     \\\n"
+    "  for (int64_t k0 = 0; k0 < K[0]; k0++)                                  \\\n"
+    "  for (int64_t k1 = 0; k1 < K[1]; k1++)                                  \\\n"
+    "  for (int64_t k2 = 0; k2 < K[2]; k2++) {                                \\\n"
+    "    const float *restrict a_ = A + k0 * sak[0] + k1 * sak[1] + k2 * sak[2];\\\n"
+    "    const float *restrict b_ = B + k0 * sbk[0] + k1 * sbk[1] + k2 * sbk[2];\\\n"
+    "    for (int64_t k = 0; k < K[3]; k++) {                                 \\\n"
+    "      VT b[NV];                                                          \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
+    "        b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v);\n"
+    "#define TS_UK4_END(MR, NV, VW, VT)                                       \\\n"
+    "    }                                                                    \\\n"
+    "  }                                                                      \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                  \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                  \\\n"
+    "    *(VT *)(C + i * sci + VW * v) = acc[i][v];\n"
     "#define TS_UK_SGEMM4_DEF(MR, NV, VW, VT)                                 \\\n"
     "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NV##w##VW( \\\n"
     "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
     "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
     "    const float *restrict B, const int64_t *sbk) {                       \\\n"
-    "  VT acc[MR][NV];                                                   \\\n"
-    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
-    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    acc[i][v] = *(const VT *)(C + i * sci + VW * v);                \\\n"
-    "  for (int64_t k0 = 0; k0 < K[0]; k0++)                                  \\\n"
-    "  for (int64_t k1 = 0; k1 < K[1]; k1++)                                  \\\n"
-    "  for (int64_t k2 = 0; k2 < K[2]; k2++) {                                \\\n"
-    "    const float *restrict a_ = A + k0 * sak[0] + k1 * sak[1] + k2 * sak[2]; \\\n"
-    "    const float *restrict b_ = B + k0 * sbk[0] + k1 * sbk[1] + k2 * sbk[2]; \\\n"
-    "    for (int64_t k = 0; k < K[3]; k++) {                                 \\\n"
-    "      VT b[NV];                                                     \\\n"
-    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v);             \\\n"
-    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
+    "  TS_UK4_BEGIN(MR, NV, VW, VT)                                           \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {            \\\n"
     "        const float a = a_[i * sai + k * sak[3]];                        \\\n"
-    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
+    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
     "          acc[i][v] += a * b[v];                                         \\\n"
     "      }                                                                  \\\n"
-    "    }                                                                    \\\n"
-    "  }                                                                      \\\n"
-    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
-    "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    *(VT *)(C + i * sci + VW * v) = acc[i][v];                      \\\n"
+    "  TS_UK4_END(MR, NV, VW, VT)                                             \\\n"
+    "}\n"
+    "#define TS_UK_DW4_DEF(MR, NV, VW, VT)                                    \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_dw4_##MR##x##NV##w##VW( \\\n"
+    "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
+    "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
+    "    const float *restrict B, const int64_t *sbk) {                       \\\n"
+    "  TS_UK4_BEGIN(MR, NV, VW, VT)                                           \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)              \\\n"
+    "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
+    "        acc[i][v] += *(const VT *)(a_ + i * sai + k * sak[3] + VW * v) * b[v];\\\n"
+    "  TS_UK4_END(MR, NV, VW, VT)                                             \\\n"
     "}\n";
 
 /* Structural equality of index expressions (variables by identity). */
@@ -1084,6 +1099,23 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
           ib);
     }
   }
+  /* both operands vectors along j (a depthwise convolution: input and
+   * weight per channel), A moving along i, B not */
+  for (int o = 0; nested && o < 2; o++) {
+    int ia = o ? 2 : 1, ib = o ? 1 : 2;
+    line(c,
+         "} else if (ts_uk_c_ok && ts_uk_s[%d][%d] == 1 && ts_uk_s[%d][%d] == 0 && "
+         "ts_uk_s[%d][%d] == 1) {",
+         ia, dj, ib, di, ib, dj);
+    line(c, "  int64_t ts_uk_sa[%d] = {0}, ts_uk_sb[%d] = {0};", UK_MAX_K, UK_MAX_K);
+    for (int l = 0; l < nk; l++)
+      line(c, "  ts_uk_sa[%d] = ts_uk_s[%d][%d]; ts_uk_sb[%d] = ts_uk_s[%d][%d];",
+           l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
+    line(c,
+         "  ts_uk_dw4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
+         "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb);",
+         (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
+  }
   line(c, "} else {");
   c->indent++;
   /* the loops as written, without the annotation */
@@ -1312,8 +1344,10 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
       int key = c.ukernels.data[i];
       int w = key >= 100000 ? 8 : 16;
       if (key % 100000 >= 10000)
-        ts_strbuf_printf(&uk, "TS_UK_SGEMM4_DEF(%d, %d, %d, ts_v%df)\n", key % 10000 / 100,
-                         key % 100, w, w);
+        ts_strbuf_printf(&uk,
+                         "TS_UK_SGEMM4_DEF(%d, %d, %d, ts_v%df)\n"
+                         "TS_UK_DW4_DEF(%d, %d, %d, ts_v%df)\n",
+                         key % 10000 / 100, key % 100, w, w, key % 10000 / 100, key % 100, w, w);
       else
         ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", key % 10000 / 100, key % 100);
     }
