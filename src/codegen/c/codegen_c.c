@@ -871,7 +871,7 @@ static bool is_f32(ts_dtype t) {
  * per loop of `loops`), stored into ts_uk_o[p]. */
 static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
                           const ts_stmt *realize, const ts_expr *acc[3],
-                          char vals[][40], int p) {
+                          char vals[][40], int p, const char *arr) {
   line(c, "{");
   c->indent++;
   for (int l = 0; l < nloops; l++) {
@@ -912,13 +912,85 @@ static void emit_uk_point(cg *c, const ts_stmt *const *loops, int nloops,
   for (int a = 0; a < 3; a++) {
     for (int k = 0; k < c->indent; k++)
       ts_strbuf_append(&c->out, "  ");
-    ts_strbuf_printf(&c->out, "ts_uk_o[%d][%d] = (int64_t)(", p, a);
+    ts_strbuf_printf(&c->out, "%s[%d][%d] = (int64_t)(", arr, p, a);
     emit_flat_index(c, acc[a]->u.load.buffer, acc[a]->u.load.indices,
                     acc[a]->u.load.n);
     ts_strbuf_append(&c->out, ");\n");
   }
   for (int l = 0; l < nloops; l++) ts_ptrmap_remove(&c->bindings, loops[l]->u.for_.var);
   for (int i = 0; i < b->n_iter_vars; i++) ts_ptrmap_remove(&c->bindings, b->iter_vars[i].var);
+  c->indent--;
+  line(c, "}");
+}
+
+static bool has_var_divisor(const ts_expr *e, void *ctx) {
+  bool *bad = ctx;
+  if ((e->kind == TS_E_DIV || e->kind == TS_E_MOD || e->kind == TS_E_FLOORDIV ||
+       e->kind == TS_E_FLOORMOD) &&
+      e->u.bin.b->kind != TS_E_INT)
+    *bad = true;
+  return !*bad;
+}
+
+static int cmp_cstr(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The points again into ts_uk_z, with every enclosing loop and block
+ * variable of constant range shadowed by its first value: the offsets are
+ * then C constant expressions where the accesses are affine, and so are the
+ * strides the kernel is called with (the run-time strides must equal them).
+ * An access dividing by a variable keeps the run-time offsets (shadowing
+ * could make a divisor 0). */
+static void emit_uk_static_points(cg *c, const ts_stmt *const *loops, int nl,
+                                  const ts_stmt *realize, const ts_expr *acc[3],
+                                  int npts, char ext[][40]) {
+  line(c, "int64_t ts_uk_z[%d][3];", npts);
+  bool bad = c->scratch == NULL;
+  for (int a = 0; a < 3 && !bad; a++)
+    for (int d = 0; d < acc[a]->u.load.n; d++)
+      ts_expr_visit(acc[a]->u.load.indices[d], has_var_divisor, &bad);
+  if (bad) {
+    line(c, "for (int p = 0; p < %d; p++)", npts);
+    line(c, "  for (int a = 0; a < 3; a++) ts_uk_z[p][a] = ts_uk_o[p][a];");
+    return;
+  }
+  line(c, "{");
+  c->indent++;
+  /* in name order, so that the text does not depend on addresses */
+  const char **names = calloc(c->ranges.len + 1, sizeof *names);
+  int64_t *firsts = calloc(c->ranges.len + 1, sizeof *firsts);
+  size_t n = 0;
+  for (size_t i = 0; i < c->ranges.cap && names; i++) {
+    const ts_var *v = c->ranges.keys[i];
+    if (!v) continue;
+    bool inner = false;
+    for (int l = 0; l < nl; l++) inner |= loops[l]->u.for_.var == v;
+    if (inner) continue;
+    names[n++] = cname(c, v, v->name);
+  }
+  if (names) qsort(names, n, sizeof *names, cmp_cstr);
+  for (size_t k = 0; k < n; k++)
+    for (size_t i = 0; i < c->ranges.cap; i++) {
+      const ts_var *v = c->ranges.keys[i];
+      if (v && !strcmp(cname(c, v, v->name), names[k])) {
+        firsts[k] = ((const int64_t *)c->ranges.vals[i])[0];
+        line(c, "const %s %s = (%s)INT64_C(%lld); (void)%s;",
+             ctype_or_fail(c, v->dtype, v->loc), names[k],
+             ctype_or_fail(c, v->dtype, v->loc), (long long)firsts[k], names[k]);
+        break;
+      }
+    }
+  free(names);
+  free(firsts);
+  char vals[UK_MAX_K + 2][40];
+  for (int p = 0; p < npts; p++) {
+    for (int l = 0; l < nl; l++) {
+      bool far = p == npts - 1 || p == 1 + nl + l;
+      snprintf(vals[l], sizeof vals[l], "%.30s", far ? ext[l] : p == 1 + l ? "1" : "0");
+    }
+    emit_uk_point(c, loops, nl, realize, acc, vals, p, "ts_uk_z");
+  }
   c->indent--;
   line(c, "}");
 }
@@ -1023,7 +1095,12 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   char vals[UK_MAX_K + 2][40];
   char ext[UK_MAX_K + 2][40];
   for (int l = 0; l < nl; l++) {
-    if (l < nk)
+    /* a constant extent as a literal: emit_uk_point then binds the loop to
+     * it and the point's offsets simplify like the others */
+    int64_t ke;
+    if (l < nk && is_const_int(loops[l]->u.for_.extent, &ke) && ke >= 1)
+      snprintf(ext[l], sizeof ext[l], "%lld", (long long)(ke - 1));
+    else if (l < nk)
       snprintf(ext[l], sizeof ext[l], "ts_uk_K[%d] - 1", l + UK_MAX_K - nk);
     else
       snprintf(ext[l], sizeof ext[l], "%lld",
@@ -1037,8 +1114,9 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
                : p == 1 + l ? "1"
                             : "0");
     }
-    emit_uk_point(c, loops, nl, r, acc, vals, p);
+    emit_uk_point(c, loops, nl, r, acc, vals, p, "ts_uk_o");
   }
+  emit_uk_static_points(c, loops, nl, r, acc, npts, ext);
   line(c, "int64_t ts_uk_s[3][%d]; /* [access][loop] */", nl);
   line(c, "int ts_uk_lin = 1;");
   for (int l = 0; l < nk; l++)
@@ -1056,6 +1134,14 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   line(c, "  }");
   line(c, "  ts_uk_lin &= ts_uk_o[%d][a] == ts_uk_far;", npts - 1);
   line(c, "}");
+  /* the strides at the outer loops' first iteration, constants for the C
+   * compiler: the kernel runs with those, where they are the real ones */
+  line(c, "int64_t ts_uk_zs[3][%d];", nl);
+  line(c, "for (int a = 0; a < 3; a++)");
+  line(c, "  for (int d = 0; d < %d; d++) {", nl);
+  line(c, "    ts_uk_zs[a][d] = ts_uk_z[d + 1][a] - ts_uk_z[0][a];");
+  line(c, "    ts_uk_lin &= ts_uk_s[a][d] == ts_uk_zs[a][d];");
+  line(c, "  }");
   const char *cn = cname(c, cb, cb->name);
   const char *an1 =
       cname(c, acc[1]->u.load.buffer, acc[1]->u.load.buffer->name);
@@ -1063,22 +1149,22 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       cname(c, acc[2]->u.load.buffer, acc[2]->u.load.buffer->name);
   int di = nk, dj = nk + 1;
   /* C: no k stride, unit j stride; A: no j stride; B: no i stride, unit j */
-  line(c, "int ts_uk_c_ok = ts_uk_lin && ts_uk_s[0][%d] == 1;", dj);
+  line(c, "int ts_uk_c_ok = ts_uk_lin && ts_uk_zs[0][%d] == 1;", dj);
   for (int l = 0; l < nk; l++)
-    line(c, "ts_uk_c_ok &= ts_uk_s[0][%d] == 0;", l);
+    line(c, "ts_uk_c_ok &= ts_uk_zs[0][%d] == 0;", l);
   for (int o = 0; o < 2; o++) {
     int ia = o ? 2 : 1, ib = o ? 1 : 2;
     line(c,
-         "%s (ts_uk_c_ok && ts_uk_s[%d][%d] == 0 && ts_uk_s[%d][%d] == 0 && "
-         "ts_uk_s[%d][%d] == 1) {",
+         "%s (ts_uk_c_ok && ts_uk_zs[%d][%d] == 0 && ts_uk_zs[%d][%d] == 0 && "
+         "ts_uk_zs[%d][%d] == 1) {",
          o ? "} else if" : "if", ia, dj, ib, di, ib, dj);
     if (!nested) {
       line(c,
            "  ts_uk_sgemm_%lldx%d(ts_uk_K[%d], %s + ts_uk_o[0][0], "
-           "ts_uk_s[0][%d], "
-           "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_s[%d][0], %s + "
+           "ts_uk_zs[0][%d], "
+           "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_zs[%d][0], %s + "
            "ts_uk_o[0][%d], "
-           "ts_uk_s[%d][0]);",
+           "ts_uk_zs[%d][0]);",
            (long long)mr, nv, UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di,
            ia, o ? an1 : an2, ib, ib);
     } else {
@@ -1087,12 +1173,12 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       for (int l = 0; l < nk; l++)
         line(
             c,
-            "  ts_uk_sa[%d] = ts_uk_s[%d][%d]; ts_uk_sb[%d] = ts_uk_s[%d][%d];",
+            "  ts_uk_sa[%d] = ts_uk_zs[%d][%d]; ts_uk_sb[%d] = ts_uk_zs[%d][%d];",
             l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
       line(
           c,
-          "  ts_uk_sgemm4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
-          "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_sa, %s + "
+          "  ts_uk_sgemm4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
+          "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + "
           "ts_uk_o[0][%d], "
           "ts_uk_sb);",
           (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
@@ -1104,16 +1190,16 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   for (int o = 0; nested && o < 2; o++) {
     int ia = o ? 2 : 1, ib = o ? 1 : 2;
     line(c,
-         "} else if (ts_uk_c_ok && ts_uk_s[%d][%d] == 1 && ts_uk_s[%d][%d] == 0 && "
-         "ts_uk_s[%d][%d] == 1) {",
+         "} else if (ts_uk_c_ok && ts_uk_zs[%d][%d] == 1 && ts_uk_zs[%d][%d] == 0 && "
+         "ts_uk_zs[%d][%d] == 1) {",
          ia, dj, ib, di, ib, dj);
     line(c, "  int64_t ts_uk_sa[%d] = {0}, ts_uk_sb[%d] = {0};", UK_MAX_K, UK_MAX_K);
     for (int l = 0; l < nk; l++)
-      line(c, "  ts_uk_sa[%d] = ts_uk_s[%d][%d]; ts_uk_sb[%d] = ts_uk_s[%d][%d];",
+      line(c, "  ts_uk_sa[%d] = ts_uk_zs[%d][%d]; ts_uk_sb[%d] = ts_uk_zs[%d][%d];",
            l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
     line(c,
-         "  ts_uk_dw4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_s[0][%d], "
-         "%s + ts_uk_o[0][%d], ts_uk_s[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb);",
+         "  ts_uk_dw4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
+         "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb);",
          (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
   }
   line(c, "} else {");

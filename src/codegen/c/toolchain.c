@@ -23,7 +23,7 @@ ts_status *ts_compile_c(const char *source, const char *so_path,
   const char *cc = getenv("TESSERA_CC");
   const char *cflags = getenv("TESSERA_CFLAGS");
   if (!cc || !*cc) cc = "cc";
-  if (!cflags) cflags = "-O3 -march=native -fopenmp";
+  if (!cflags) cflags = "-O3 -march=native -fopenmp -fno-predictive-commoning";
   if (emit_dir) {
     mkdir(emit_dir, 0777);
     char *p = ts_strdup_printf("%s/module.c", emit_dir);
