@@ -357,8 +357,6 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   /* narrow rows (7x7): two vectors of output channels per tile, so that
    * the tile still holds enough independent accumulators */
   if (!dw && MR <= 8 && ci->F % 32 == 0) FB = 32;
-  if (!dw && getenv("TS_FB")) FB = atoi(getenv("TS_FB")); /* XXX */
-  if (!dw && getenv("TS_MR")) MR = atoi(getenv("TS_MR")); /* XXX */
   ts_rv *lp = NULL, *sf = NULL, *sx = NULL, *sc = NULL, *cons = NULL;
   int nl = 0, nc = 0;
   ts_rv blk, wblk, fused, pad;
