@@ -338,6 +338,16 @@ static ts_index_map blocked_map(ts_arena *a, int nd, int ch, int64_t cb, ts_dtyp
   return m;
 }
 
+/* A block whose body only stores an element of a parameter (a copy, no
+ * padding). */
+static bool plain_copy(const ts_primfunc *f, const ts_stmt *realize) {
+  const ts_block *b = realize->u.realize.block;
+  if (b->init || realize->u.realize.predicate || !b->body || b->body->kind != TS_S_STORE)
+    return false;
+  const ts_expr *v = b->body->u.store.value;
+  return v->kind == TS_E_LOAD && rule_is_param(f, v->u.load.buffer);
+}
+
 void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   const char *name = r->u.realize.block->name;
   ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
@@ -420,19 +430,41 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     TRY(ts_sch_reverse_compute_at(c->s, cons[i], l_y, true));
     schedule_epilogue(c, cons[i], FB);
   }
-  /* blocked layouts: the input (padded in its own nest, or copied) */
-  if (rule_is_param(c->f, ci->data)) {
+  /* blocked layouts: the input (padded in its own nest, or copied).  An
+   * unpadded input kept blocked with these channel blocks is read where it
+   * is: its copy nest is inlined. */
+  bool direct = false;
+  if (SB == CB && producer_of(c, ci->data, &pad)) {
+    ts_stmt *pr;
+    TRY(sch_block(c->s, pad, &pr));
+    if (plain_copy(c->f, pr)) {
+      TRY(ts_sch_compute_inline(c->s, pad));
+      direct = true;
+    }
+  }
+  if (!direct && rule_is_param(c->f, ci->data)) {
     ts_rv db;
     TRY(ts_sch_cache_read(c->s, blk, ci->data_read, "global", &db));
   }
-  ts_index_map dm = blocked_map(a, 4, 1, CB, it);
-  TRY(ts_sch_transform_layout(c->s, blk, 0, ci->data_read, &dm));
   ts_stmt *rr;
+  if (!direct) {
+    ts_index_map dm = blocked_map(a, 4, 1, CB, it);
+    TRY(ts_sch_transform_layout(c->s, blk, 0, ci->data_read, &dm));
+    TRY(sch_block(c->s, blk, &rr));
+    if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad))
+      schedule_pad(c, pad, CB);
+  }
+  /* (inlining rewrote the block's read regions: the weight's by buffer) */
   TRY(sch_block(c->s, blk, &rr));
-  if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad))
-    schedule_pad(c, pad, CB);
+  int weight_read = -1;
+  for (int i = 0; i < rr->u.realize.block->n_reads; i++)
+    if (rr->u.realize.block->reads[i].buffer == ci->weight) weight_read = i;
+  if (weight_read < 0) {
+    ts_strbuf_append(c->why, " [stopped: the weight is no longer read by the block]");
+    goto out;
+  }
   /* the weight, packed by its own nest */
-  TRY(ts_sch_cache_read(c->s, blk, ci->weight_read, "global", &wblk));
+  TRY(ts_sch_cache_read(c->s, blk, weight_read, "global", &wblk));
   ts_index_map wm;
   if (dw) {
     wm = blocked_map(a, 4, 0, FB, wt);
@@ -445,7 +477,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     wm.results[4] = vmod(a, wm.params[1], CB);
     wm.results[5] = vmod(a, wm.params[0], FB);
   }
-  TRY(ts_sch_transform_layout(c->s, blk, 0, ci->weight_read, &wm));
+  TRY(ts_sch_transform_layout(c->s, blk, 0, weight_read, &wm));
   ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
   TRY(ts_sch_annotate(c->s, wblk, "tessera.pack_constant", &one));
   parallel_nest(c, wblk);
