@@ -203,11 +203,13 @@ static void emit_helper2(cg *c, const char *fn, const ts_expr *e,
 }
 
 static void emit_math(cg *c, const char *fn, const ts_expr *e) {
-  /* libm call in the precision of the dtype; float16 goes through float. */
+  /* libm call in the precision of the dtype; float16 goes through float;
+   * float exp and erf are the prelude's (they vectorize, libm's do not) */
   ts_dtype t = e->dtype;
   bool f64 = t.code == TS_FLOAT && t.bits == 64;
+  bool own = !f64 && (!strcmp(fn, "exp") || !strcmp(fn, "erf"));
   if (t.bits == 16) ts_strbuf_append(&c->out, "((_Float16)");
-  ts_strbuf_printf(&c->out, "%s%s(", fn, f64 ? "" : "f");
+  ts_strbuf_printf(&c->out, own ? "ts_%sf_v(" : "%s%s(", fn, f64 ? "" : "f");
   for (int i = 0; i < e->u.call.n; i++) {
     if (i) ts_strbuf_append(&c->out, ", ");
     if (!f64) ts_strbuf_append(&c->out, "(float)");
@@ -268,7 +270,7 @@ static void emit_call(cg *c, const ts_expr *e) {
     ts_strbuf_append(&c->out, ")");
     return;
   case TS_INTRIN_SIGMOID:
-    ts_strbuf_printf(&c->out, "(%s / (%s + %s(-(", one, one, f64 ? "exp" : "expf");
+    ts_strbuf_printf(&c->out, "(%s / (%s + %s(-(", one, one, f64 ? "exp" : "ts_expf_v");
     emit_expr(c, a[0]);
     ts_strbuf_append(&c->out, "))))");
     return;
@@ -1358,6 +1360,54 @@ static const char prelude[] =
     "static inline float ts_max_f32(float a, float b) { return a > b ? a : b; }\n"
     "static inline double ts_min_f64(double a, double b) { return a < b ? a : b; }\n"
     "static inline double ts_max_f64(double a, double b) { return a > b ? a : b; }\n"
+    "/* exp and erf in float, branch-free so that loops of them vectorize: exp by\n"
+    " * 2^n e^r (n = round(x / ln 2), r in [-ln2/2, ln2/2], degree-6 polynomial,\n"
+    " * relative error ~1e-7, subnormal results included); erf by its Taylor series below 0.5 (relative error\n"
+    " * ~1e-9) and Abramowitz & Stegun 7.1.26 above (absolute error 1.5e-7). */\n"
+    "static inline float ts_expf_v(float x) {\n"
+    "  float xc = x > 88.72283f ? 88.72283f : x < -103.98f ? -103.98f : x;\n"
+    "  /* n = round(xc / ln 2) by the 1.5 * 2^23 shift (which assumes no\n"
+    "   * -fassociative-math: the kernels' flags have none) */\n"
+    "  float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;\n"
+    "  float r = xc - n * 0.693359375f;\n"
+    "  r = r + n * 2.12194440e-4f;\n"
+    "  float p = 1.9875691500e-4f;\n"
+    "  p = p * r + 1.3981999507e-3f;\n"
+    "  p = p * r + 8.3334519073e-3f;\n"
+    "  p = p * r + 4.1665795894e-2f;\n"
+    "  p = p * r + 1.6666665459e-1f;\n"
+    "  p = p * r + 5.0000001201e-1f;\n"
+    "  float y = p * r * r + r + 1.0f;\n"
+    "  /* 2^n as 2^h 2^(n-h), h = n/2: both normal for n in [-150, 128] */\n"
+    "  int32_t ni = (int32_t)n, h = ni >> 1;\n"
+    "  union { int32_t i; float f; } s1, s2;\n"
+    "  s1.i = (h + 127) << 23;\n"
+    "  s2.i = (ni - h + 127) << 23;\n"
+    "  y = y * s1.f * s2.f;\n"
+    "  y = x < -103.98f ? 0.0f : y;\n"
+    "  y = x > 88.72283f ? __builtin_inff() : y;\n"
+    "  return x != x ? x : y;\n"
+    "}\n"
+    "static inline float ts_erff_v(float x) {\n"
+    "  float z = x * x, a = x < 0 ? -x : x;\n"
+    "  float s = 1.2055332981789664e-4f;\n"
+    "  s = s * z - 8.5483270234508e-4f;\n"
+    "  s = s * z + 5.2239776254421878e-3f;\n"
+    "  s = s * z - 2.6866170645131252e-2f;\n"
+    "  s = s * z + 0.11283791670955126f;\n"
+    "  s = s * z - 0.37612638903183754f;\n"
+    "  s = s * z + 1.1283791670955126f;\n"
+    "  s = s * x;\n"
+    "  float t = 1.0f / (1.0f + 0.3275911f * a);\n"
+    "  float q = 1.061405429f;\n"
+    "  q = q * t - 1.453152027f;\n"
+    "  q = q * t + 1.421413741f;\n"
+    "  q = q * t - 0.284496736f;\n"
+    "  q = q * t + 0.254829592f;\n"
+    "  float l = 1.0f - q * t * ts_expf_v(-z);\n"
+    "  l = x < 0 ? -l : l;\n"
+    "  return a < 0.5f ? s : l;\n"
+    "}\n"
     "static inline float ts_floordiv_f32(float a, float b) { return floorf(a / b); }\n"
     "static inline double ts_floordiv_f64(double a, double b) { return floor(a / b); }\n"
     "static inline float ts_floormod_f32(float a, float b) { return a - floorf(a / b) * b; }\n"
