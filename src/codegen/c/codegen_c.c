@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ir/arith.h"
+#include "compact.h"
 #include "tessera/build.h"
 #include "tessera/kernel_abi.h"
 
@@ -37,6 +38,11 @@ typedef struct alias {
   const ts_buffer *buf, *src;
   int first_dim;
 } alias;
+
+struct compacted {
+  const ts_buffer *buf;
+  ts_compact k;
+};
 
 typedef struct cg {
   ts_strbuf out;
@@ -57,6 +63,8 @@ typedef struct cg {
    * ts_expr*), in `scratch`. */
   ts_arena *scratch;
   ts_ptrmap ranges, bindings;
+  /* buffers declared per iteration of a loop (compact.h), innermost last */
+  TS_VEC(struct compacted) compacted;
 } cg;
 
 static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) TS_PRINTF(3, 4);
@@ -533,6 +541,33 @@ static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx_in,
     }
     return;
   }
+  const ts_compact *k = NULL;
+  for (size_t i = 0; i < c->compacted.len; i++)
+    if (c->compacted.data[i].buf == b) k = &c->compacted.data[i].k;
+  if (k && n == b->ndim) {
+    /* a per-iteration slice: the kept dimensions only */
+    int nk = 0;
+    for (int d = 0; d < n; d++) nk += k->keep[d];
+    if (nk == 0) {
+      ts_strbuf_append(&c->out, "0");
+      return;
+    }
+    for (int d = 1; d < nk; d++) ts_strbuf_append(&c->out, "(");
+    int seen = 0;
+    for (int d = 0; d < n; d++) {
+      if (!k->keep[d]) continue;
+      if (seen) {
+        ts_strbuf_append(&c->out, " * ");
+        emit_expr(c, b->shape[d]);
+        ts_strbuf_append(&c->out, " + ");
+      }
+      if (!seen && nk > 1) ts_strbuf_append(&c->out, "(int64_t)");
+      emit_expr(c, idx[d]);
+      if (seen) ts_strbuf_append(&c->out, ")");
+      seen++;
+    }
+    return;
+  }
   /* Horner: ((i0 * s1 + i1) * s2 + i2) */
   for (int d = 1; d < n; d++) ts_strbuf_append(&c->out, "(");
   for (int d = 0; d < n; d++) {
@@ -643,7 +678,14 @@ static void emit_block(cg *c, const ts_stmt *s) {
                 ((alias){mb->buffer, src, src->ndim - mb->buffer->ndim}));
   }
   bool *heap = ts_xcalloc((size_t)b->n_alloc_buffers + 1, sizeof(bool));
-  for (int i = 0; i < b->n_alloc_buffers; i++) heap[i] = emit_alloc(c, b->alloc_buffers[i]);
+  size_t n_compacted = c->compacted.len;
+  for (int i = 0; i < b->n_alloc_buffers; i++) {
+    struct compacted e = {b->alloc_buffers[i], {0}};
+    if (ts_compact_buffer(c->scratch, b, e.buf, 64 * 1024, &e.k))
+      ts_vec_push(&c->compacted, e); /* declared by its loop (emit_for) */
+    else
+      heap[i] = emit_alloc(c, b->alloc_buffers[i]);
+  }
   if (b->init) {
     int n_red = 0;
     for (int i = 0; i < b->n_iter_vars; i++)
@@ -673,6 +715,7 @@ static void emit_block(cg *c, const ts_stmt *s) {
   for (int i = 0; i < b->n_alloc_buffers; i++)
     if (heap[i]) line(c, "ts_free(%s);", cname(c, b->alloc_buffers[i], b->alloc_buffers[i]->name));
   free(heap);
+  c->compacted.len = n_compacted;
   c->aliases.len = n_aliases;
   while (close--) {
     c->indent--;
@@ -727,6 +770,13 @@ static void emit_for(cg *c, const ts_stmt *s) {
   }
   ts_strbuf_printf(&c->out, "; ++%s) {\n", nm);
   c->indent++;
+  for (size_t i = 0; i < c->compacted.len; i++) {
+    const struct compacted *e = &c->compacted.data[i];
+    if (e->k.loop != s) continue;
+    line(c, "_Alignas(64) %s %s[%lld]; /* one slice of %s per iteration */",
+         ctype_or_fail(c, e->buf->dtype, e->buf->loc), cname(c, e->buf, e->buf->name),
+         (long long)(e->k.bytes / (int64_t)ts_dtype_bytes(e->buf->dtype)), e->buf->name);
+  }
   if (parallel) c->parallel_depth++;
   int64_t lo, n_it;
   bool ranged = c->scratch && is_const_int(s->u.for_.min, &lo) &&
@@ -1493,6 +1543,7 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
     c.out = uk;
   }
   ts_vec_free(&c.ukernels);
+  ts_vec_free(&c.compacted);
   ts_ptrmap_free(&c.ranges);
   ts_ptrmap_free(&c.bindings);
   ts_arena_destroy(c.scratch);
