@@ -541,44 +541,31 @@ static void emit_flat_index(cg *c, const ts_buffer *b, ts_expr *const *idx_in,
     }
     return;
   }
+  /* Horner over the kept dimensions: ((i0 * s1 + i1) * s2 + i2); a
+   * per-iteration slice (compact.h) keeps only some */
   const ts_compact *k = NULL;
   for (size_t i = 0; i < c->compacted.len; i++)
     if (c->compacted.data[i].buf == b) k = &c->compacted.data[i].k;
-  if (k && n == b->ndim) {
-    /* a per-iteration slice: the kept dimensions only */
-    int nk = 0;
-    for (int d = 0; d < n; d++) nk += k->keep[d];
-    if (nk == 0) {
-      ts_strbuf_append(&c->out, "0");
-      return;
-    }
-    for (int d = 1; d < nk; d++) ts_strbuf_append(&c->out, "(");
-    int seen = 0;
-    for (int d = 0; d < n; d++) {
-      if (!k->keep[d]) continue;
-      if (seen) {
-        ts_strbuf_append(&c->out, " * ");
-        emit_expr(c, b->shape[d]);
-        ts_strbuf_append(&c->out, " + ");
-      }
-      if (!seen && nk > 1) ts_strbuf_append(&c->out, "(int64_t)");
-      emit_expr(c, idx[d]);
-      if (seen) ts_strbuf_append(&c->out, ")");
-      seen++;
-    }
+  if (k && n != b->ndim) k = NULL;
+  int nk = 0;
+  for (int d = 0; d < n; d++) nk += !k || k->keep[d];
+  if (nk == 0) {
+    ts_strbuf_append(&c->out, "0");
     return;
   }
-  /* Horner: ((i0 * s1 + i1) * s2 + i2) */
-  for (int d = 1; d < n; d++) ts_strbuf_append(&c->out, "(");
+  for (int d = 1; d < nk; d++) ts_strbuf_append(&c->out, "(");
+  int seen = 0;
   for (int d = 0; d < n; d++) {
-    if (d) {
+    if (k && !k->keep[d]) continue;
+    if (seen) {
       ts_strbuf_append(&c->out, " * ");
       emit_expr(c, b->shape[d]);
       ts_strbuf_append(&c->out, " + ");
     }
-    if (d == 0 && n > 1) ts_strbuf_append(&c->out, "(int64_t)");
+    if (!seen && nk > 1) ts_strbuf_append(&c->out, "(int64_t)");
     emit_expr(c, idx[d]);
-    if (d) ts_strbuf_append(&c->out, ")");
+    if (seen) ts_strbuf_append(&c->out, ")");
+    seen++;
   }
 }
 
@@ -984,8 +971,29 @@ static bool has_var_divisor(const ts_expr *e, void *ctx) {
   return !*bad;
 }
 
-static int cmp_cstr(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* Every point of the nest (0 the origin, 1+l one step along loop l, 1+nl+l
+ * the last iteration of loop l, 1+2nl the far corner) into arr[p]. */
+static void emit_uk_points(cg *c, const ts_stmt *const *loops, int nl,
+                           const ts_stmt *realize, const ts_expr *acc[3], int npts,
+                           char ext[][40], const char *arr) {
+  char vals[UK_MAX_K + 2][40];
+  for (int p = 0; p < npts; p++) {
+    for (int l = 0; l < nl; l++) {
+      bool far = p == npts - 1 || p == 1 + nl + l;
+      snprintf(vals[l], sizeof vals[l], "%.30s", far ? ext[l] : p == 1 + l ? "1" : "0");
+    }
+    emit_uk_point(c, loops, nl, realize, acc, vals, p, arr);
+  }
+}
+
+typedef struct shadow {
+  const char *name;
+  const ts_var *var;
+  int64_t first;
+} shadow;
+
+static int cmp_shadow(const void *a, const void *b) {
+  return strcmp(((const shadow *)a)->name, ((const shadow *)b)->name);
 }
 
 /* The points again into ts_uk_z, with every enclosing loop and block
@@ -1010,39 +1018,23 @@ static void emit_uk_static_points(cg *c, const ts_stmt *const *loops, int nl,
   line(c, "{");
   c->indent++;
   /* in name order, so that the text does not depend on addresses */
-  const char **names = calloc(c->ranges.len + 1, sizeof *names);
-  int64_t *firsts = calloc(c->ranges.len + 1, sizeof *firsts);
+  shadow *sh = ts_xcalloc(c->ranges.len + 1, sizeof *sh);
   size_t n = 0;
-  for (size_t i = 0; i < c->ranges.cap && names; i++) {
+  for (size_t i = 0; i < c->ranges.cap; i++) {
     const ts_var *v = c->ranges.keys[i];
-    if (!v) continue;
-    bool inner = false;
-    for (int l = 0; l < nl; l++) inner |= loops[l]->u.for_.var == v;
-    if (inner) continue;
-    names[n++] = cname(c, v, v->name);
+    bool inner = !v;
+    for (int l = 0; l < nl && !inner; l++) inner = loops[l]->u.for_.var == v;
+    if (!inner)
+      sh[n++] = (shadow){cname(c, v, v->name), v, ((const int64_t *)c->ranges.vals[i])[0]};
   }
-  if (names) qsort(names, n, sizeof *names, cmp_cstr);
-  for (size_t k = 0; k < n; k++)
-    for (size_t i = 0; i < c->ranges.cap; i++) {
-      const ts_var *v = c->ranges.keys[i];
-      if (v && !strcmp(cname(c, v, v->name), names[k])) {
-        firsts[k] = ((const int64_t *)c->ranges.vals[i])[0];
-        line(c, "const %s %s = (%s)INT64_C(%lld); (void)%s;",
-             ctype_or_fail(c, v->dtype, v->loc), names[k],
-             ctype_or_fail(c, v->dtype, v->loc), (long long)firsts[k], names[k]);
-        break;
-      }
-    }
-  free(names);
-  free(firsts);
-  char vals[UK_MAX_K + 2][40];
-  for (int p = 0; p < npts; p++) {
-    for (int l = 0; l < nl; l++) {
-      bool far = p == npts - 1 || p == 1 + nl + l;
-      snprintf(vals[l], sizeof vals[l], "%.30s", far ? ext[l] : p == 1 + l ? "1" : "0");
-    }
-    emit_uk_point(c, loops, nl, realize, acc, vals, p, "ts_uk_z");
+  qsort(sh, n, sizeof *sh, cmp_shadow);
+  for (size_t k = 0; k < n; k++) {
+    const char *ty = ctype_or_fail(c, sh[k].var->dtype, sh[k].var->loc);
+    line(c, "const %s %s = (%s)INT64_C(%lld); (void)%s;", ty, sh[k].name, ty,
+         (long long)sh[k].first, sh[k].name);
   }
+  free(sh);
+  emit_uk_points(c, loops, nl, realize, acc, npts, ext, "ts_uk_z");
   c->indent--;
   line(c, "}");
 }
@@ -1144,7 +1136,6 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
    * loop l; 1+2nl the far corner */
   int npts = 2 + 2 * nl;
   line(c, "int64_t ts_uk_o[%d][3];", npts);
-  char vals[UK_MAX_K + 2][40];
   char ext[UK_MAX_K + 2][40];
   for (int l = 0; l < nl; l++) {
     /* a constant extent as a literal: emit_uk_point then binds the loop to
@@ -1158,16 +1149,7 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       snprintf(ext[l], sizeof ext[l], "%lld",
                (long long)(l == nk ? mr - 1 : nr - 1));
   }
-  for (int p = 0; p < npts; p++) {
-    for (int l = 0; l < nl; l++) {
-      bool far = p == npts - 1 || p == 1 + nl + l;
-      snprintf(vals[l], sizeof vals[l], "%.30s",
-               far          ? ext[l]
-               : p == 1 + l ? "1"
-                            : "0");
-    }
-    emit_uk_point(c, loops, nl, r, acc, vals, p, "ts_uk_o");
-  }
+  emit_uk_points(c, loops, nl, r, acc, npts, ext, "ts_uk_o");
   emit_uk_static_points(c, loops, nl, r, acc, npts, ext);
   line(c, "int64_t ts_uk_s[3][%d]; /* [access][loop] */", nl);
   line(c, "int ts_uk_lin = 1;");

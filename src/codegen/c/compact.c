@@ -176,33 +176,6 @@ static bool mentions(const ts_stmt *st, const ts_buffer *b) {
   return r.found;
 }
 
-static int cmp_rows(const void *x, const void *y, void *n) {
-  const int64_t *a = x, *b = y;
-  for (int i = 0; i < *(const int *)n; i++)
-    if (a[i] != b[i])
-      return a[i] < b[i] ? -1 : 1;
-  return 0;
-}
-
-/* Sorting rows of `n` int64 (no qsort_r in C11): an insertion sort is too
- * slow for 10^5 rows, so a simple merge sort over row indices. */
-static void sort_rows(int64_t *rows, int64_t count, int n, int64_t *tmp) {
-  if (count < 2)
-    return;
-  int64_t h = count / 2;
-  sort_rows(rows, h, n, tmp);
-  sort_rows(rows + h * n, count - h, n, tmp);
-  int64_t i = 0, j = h, k = 0;
-  while (i < h || j < count) {
-    bool left =
-        j >= count || (i < h && cmp_rows(rows + i * n, rows + j * n, &n) <= 0);
-    memcpy(tmp + k * n, rows + (left ? i++ : j++) * n,
-           (size_t)n * sizeof(int64_t));
-    k++;
-  }
-  memcpy(rows, tmp, (size_t)(count * n) * sizeof(int64_t));
-}
-
 bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
                        const ts_buffer *b, int64_t max_bytes, ts_compact *out) {
   if (!scratch || !blk->body || b->strides || b->ndim < 1 ||
@@ -249,14 +222,18 @@ bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
   }
   if (!s.ok || nc == 0 || bytes > max_bytes)
     return false;
-  /* distinct iterations, distinct slices */
-  int64_t *rows = malloc((size_t)(ext * nc) * sizeof(int64_t));
-  int64_t *tmp = malloc((size_t)(ext * nc) * sizeof(int64_t));
-  bool ok = rows && tmp;
+  /* distinct iterations, distinct slices: each slice (its collapsed
+   * indices as one flat number) marked once in a bitmap */
+  int64_t slices = 1;
+  for (int d = 0; d < b->ndim; d++)
+    if (!s.kept[d])
+      slices *= shape[d];
+  uint8_t *used = calloc((size_t)(slices / 8 + 1), 1);
+  bool ok = used != NULL;
   ts_ptrmap at = {0};
   for (int64_t it = 0; ok && it < ext; it++) {
     ts_ptrmap_put(&at, s.lv, ts_int(scratch, s.lv->dtype, lo + it));
-    int k = 0;
+    int64_t flat = 0;
     for (int d = 0; d < b->ndim && ok; d++) {
       if (s.kept[d])
         continue;
@@ -264,17 +241,15 @@ bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
           scratch, ts_expr_substitute(scratch, (ts_expr *)s.key[d], &at));
       int64_t x = 0;
       ok = ts_expr_is_const_int(v, &x) && x >= 0 && x < shape[d];
-      rows[it * nc + k++] = x;
+      flat = flat * shape[d] + x;
+    }
+    if (ok) {
+      ok = !(used[flat / 8] & (1u << (flat % 8)));
+      used[flat / 8] |= (uint8_t)(1u << (flat % 8));
     }
   }
-  if (ok) {
-    sort_rows(rows, ext, nc, tmp);
-    for (int64_t it = 1; ok && it < ext; it++)
-      ok = cmp_rows(rows + (it - 1) * nc, rows + it * nc, &nc) != 0;
-  }
   ts_ptrmap_free(&at);
-  free(rows);
-  free(tmp);
+  free(used);
   if (!ok)
     return false;
   out->loop = loop;
