@@ -4,7 +4,8 @@
  * features, vector width, cache sizes and core count.  It is written as a
  * string in TVM's style, "cpu -mcpu=native" (features of the build machine),
  * "cpu -mcpu=x86-64" (SSE2 only), "cpu -mcpu=znver4", optionally with
- * "-mattr=+avx2,-avx512f" and "-num-cores=2".
+ * "-mattr=+avx2,-avx512f", "-num-cores=2" and the cache sizes of another
+ * machine, "-l1d-kb=48 -l2-kb=2048" (else read from the OS).
  *
  * The default rules (like TVM's DLight/default schedule rules) give every
  * PrimFunc that is not yet scheduled (attribute "tir.is_scheduled") a

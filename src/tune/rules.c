@@ -66,7 +66,6 @@ typedef struct mm_info {
   int a_read;         /* index of A in the block's reads */
   const ts_buffer *A, *B;
   bool b_trans;       /* B[.., j, k] */
-  bool a_rowmajor;    /* A[.., i, k] with i, k its last two indices */
 } mm_info;
 
 static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
@@ -130,11 +129,6 @@ static bool match_matmul(ts_primfunc *f, ts_stmt *r, mm_info *mi) {
   mi->K = ext[n - 1];
   mi->B = lb->u.load.buffer;
   mi->A = la->u.load.buffer;
-  int na = la->u.load.n;
-  mi->a_rowmajor = na >= 2 && la->u.load.indices[na - 2]->kind == TS_E_VAR &&
-                   la->u.load.indices[na - 2]->u.var == vi &&
-                   la->u.load.indices[na - 1]->kind == TS_E_VAR &&
-                   la->u.load.indices[na - 1]->u.var == vk;
   mi->b_read = mi->a_read = -1;
   for (int i = 0; i < b->n_reads; i++) {
     if (b->reads[i].buffer == lb->u.load.buffer) mi->b_read = i;
@@ -277,12 +271,14 @@ bool rule_is_param(const ts_primfunc *f, const ts_buffer *b) {
   return false;
 }
 
-/* The k block: the largest divisor of K not above what keeps a KC x NR panel
- * of B within about 2/3 of L1 (with the A micro-panel and C beside it), and
- * not below half of that (no blocking then: a non-divisor would need a
- * predicate, which the micro-kernel does not take). */
+/* The k block: K itself while a K x NR panel of B fits in a quarter of L2
+ * (it stays there while the tiles of A go by, and C is loaded once per
+ * tile); else the largest divisor of K that fits, not below half of that
+ * (no blocking then: a non-divisor would need a predicate, which the
+ * micro-kernel does not take).  Measured on a 2 MiB-L2 Xeon: 1024^3 1T
+ * 110 GFLOP/s with k blocks of 256 (the panel in L1), 142 unblocked. */
 static int64_t choose_kc(const ts_target *t, int64_t K, int64_t NR) {
-  int64_t kc_max = t->l1d_bytes * 2 / 3 / (NR * 4);
+  int64_t kc_max = t->l2_bytes / 4 / (NR * 4);
   if (kc_max < 16 || K <= kc_max) return K;
   for (int64_t kc = kc_max; kc >= kc_max / 2; kc--)
     if (K % kc == 0) return kc;
@@ -328,22 +324,22 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
     if (M >= 2 && M * N * K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, li));
     goto out;
   }
-  /* k blocks: a KC x NR panel of B stays in L1 while the tiles of A go by
-   * (several row tiles needed to pay for the packing it requires) */
+  /* k blocks when the panel of B outgrows L2 */
   int64_t KC = MR > 1 && M / MR >= 16 ? choose_kc(t, K, NR) : K;
-  /* the M x KC block of A must stay in L2 across the panels of B (measured:
-   * 1024^3 1T 52 -> 91 GFLOP/s blocked; 2048^3, whose A block is 2 MiB,
-   * 128 unblocked against 105 blocked; 64x784x128 slower blocked) */
-  if (M * KC * 4 > t->l2_bytes / 2) KC = K;
   bool kblock = KC < K;
-  /* B rows 4 KiB apart or more map to few L1 sets, and a k block of B needs
-   * its panel contiguous: pack B into panels (measured: packing per call does
-   * not pay below that) */
-  bool pack = (M >= 16 && N * 4 > 4096) || mi->b_trans || kblock;
   bool j_outer = N / NR >= 2 * (int64_t)t->num_cores || M / MR < 2 * (int64_t)t->num_cores;
-  /* A packed into [M/MR, K, MR] when its rows are a multiple of 4 KiB apart
-   * (the MR rows of a tile would share L1 sets) and many panels of B reuse it */
-  bool pack_a = mi->a_rowmajor && MR > 1 && j_outer && (K * 4) % 4096 == 0 && N / NR >= 4;
+  /* B packed into panels when its rows are 4 KiB apart or more (they map to
+   * few L1 sets; packing per call does not pay below that), when a k block
+   * needs its panel contiguous, and always for a graph kernel's weight (a
+   * parameter the build packs once when it is constant): BERT's 3072x768
+   * weight, rows 3 KiB apart, read unpacked ran its 128x3072x768 matmul at
+   * 45 GFLOP/s (a 384 KiB panel whose rows fall in a fraction of the L2
+   * sets), packed at 110.  A packed likewise ([M/MR, K, MR]) was measured
+   * no faster on 512^3..2048^3 and BERT, slower at 1024^3 1T (0.77 against
+   * 0.83 of oneDNN): not done; nor blocks of rows of A outside the panels
+   * of B (GotoBLAS's ic loop: 2048^3 2T 0.68 against 0.75 unblocked). */
+  bool weight = c->f->is_private && rule_is_param(c->f, mi->B);
+  bool pack = (M >= 16 && (N * 4 >= 4096 || weight)) || mi->b_trans || kblock;
   char bt[48] = "";
   if (nb) snprintf(bt, sizeof bt, "(%d batch dim%s) ", nb, nb > 1 ? "s" : "");
   ts_strbuf_printf(c->why, "matmul %s%lldx%lldx%lld: %lldx%lld register tile, "
@@ -351,7 +347,6 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
                    (long long)MR, (long long)NR);
   if (kblock) ts_strbuf_printf(c->why, " blocks of %lld", (long long)KC);
   if (pack) ts_strbuf_append(c->why, ", B packed [N/NR, K, NR]");
-  if (pack_a) ts_strbuf_append(c->why, ", A packed [M/MR, K, MR]");
   ts_strbuf_printf(c->why, ", %s tiles%s parallel", j_outer ? "j" : "i",
                    nb ? " (fused with the batch)" : "");
   int64_t fi[2] = {-1, MR}, fj[2] = {-1, NR}, fk[2] = {-1, KC};
@@ -387,7 +382,6 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
   }
   if (pack)
     TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, rule_is_param(c->f, mi->B)));
-  if (pack_a) TRY(pack_panels(c, blk, mi->a_read, mi->A, MR, false, false));
   TRY(ts_sch_decompose_reduction(c->s, blk, kblock ? ko : lk, NULL));
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
   TRY(ts_sch_annotate(c->s, kin, "tessera.micro_kernel", &av));
@@ -561,6 +555,9 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
     ts_stmt **before = NULL, **now = NULL;
     int nbefore = 0, nnow = 0;
     sch_all_blocks(f->body, &before, &nbefore);
+    /* the names as they are now (a rule may rename a block in place) */
+    const char **names = calloc((size_t)nbefore + 1, sizeof *names);
+    for (int q = 0; q < nbefore; q++) names[q] = before[q]->u.realize.block->name;
     const char *name = b->name;
     if (is_mm)
       rule_matmul(&c, blocks[i], &mi);
@@ -582,7 +579,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
         const char *nm = now[k]->u.realize.block->name;
         bool old = false;
         for (int q = 0; q < nbefore; q++)
-          if (!strcmp(before[q]->u.realize.block->name, nm)) old = true;
+          if (!strcmp(names[q], nm)) old = true;
         mine = !old || !strcmp(nm, name);
       }
       for (int k = 0; mine && k < nnow; k++) ts_vec_push(&c.done, now[k]->u.realize.block->name);
@@ -590,6 +587,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
       now = NULL;
     }
     free(before);
+    free(names);
     /* the packing block (cache_read) is made parallel here */
   }
   free(blocks);

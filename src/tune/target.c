@@ -108,7 +108,7 @@ ts_status *ts_target_parse(const char *text, ts_target *out) {
   char *mattr = NULL;
   ts_status *st = NULL;
   int idx = 0;
-  long cores = 0;
+  long cores = 0, l1_kb = 0, l2_kb = 0;
   for (char *tok = strtok(dup, " \t"); tok && !st; tok = strtok(NULL, " \t"), idx++) {
     if (idx == 0 && tok[0] != '-') {
       if (strcmp(tok, "cpu") && strcmp(tok, "llvm") && strcmp(tok, "c"))
@@ -124,9 +124,19 @@ ts_status *ts_target_parse(const char *text, ts_target *out) {
       cores = strtol(tok + 11, &end, 10);
       if (*end || cores < 1 || cores > 4096)
         st = ts_error(TS_ERR_VALUE, "target: bad -num-cores value '%s'", tok + 11);
+    } else if (!strncmp(tok, "-l1d-kb=", 8) || !strncmp(tok, "-l2-kb=", 7)) {
+      /* cache sizes of another machine (else read from the OS) */
+      char *eq = strchr(tok, '='), *end;
+      long kb = strtol(eq + 1, &end, 10);
+      if (*end || eq[1] == '\0' || kb < 1 || kb > (1L << 20))
+        st = ts_error(TS_ERR_VALUE, "target: bad %.*s value '%s'", (int)(eq - tok), tok, eq + 1);
+      else if (tok[2] == '1')
+        l1_kb = kb;
+      else
+        l2_kb = kb;
     } else {
       st = ts_error(TS_ERR_VALUE, "target: unknown option '%s' (known: -mcpu=, "
-                                    "-mattr=, -num-cores=)", tok);
+                                    "-mattr=, -num-cores=, -l1d-kb=, -l2-kb=)", tok);
     }
   }
   if (!st) {
@@ -156,6 +166,8 @@ ts_status *ts_target_parse(const char *text, ts_target *out) {
   if (t.l1d_bytes <= 0) t.l1d_bytes = 32 * 1024;
   if (t.l2_bytes <= 0) t.l2_bytes = 512 * 1024;
   if (t.l3_bytes <= 0) t.l3_bytes = 8 * 1024 * 1024;
+  if (l1_kb) t.l1d_bytes = l1_kb * 1024;
+  if (l2_kb) t.l2_bytes = l2_kb * 1024;
   long n = cores ? cores : sysconf(_SC_NPROCESSORS_ONLN);
   t.num_cores = n > 0 ? (int)n : 1;
   *out = t;

@@ -96,6 +96,9 @@ static bool find_micro(const ts_stmt *s, void *ctx) {
 /* want_micro == -2: the GEMV path (rfactor, no packing, no micro-kernel);
  * want_packed: at least that many packing blocks (B, A) */
 static int want_packed = 0;
+/* the target the rules schedule for (cache sizes fixed where the choice
+ * depends on them) */
+static const char *sched_target = "cpu -mcpu=native";
 
 static void run_module(const char *name, ts_module *ref, const char *tmp,
                        int want_micro) {
@@ -104,7 +107,9 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
   ts_module *m = NULL;
   if (!st) {
     m = ts_module_copy(legal);
-    st = ts_pipeline_run(m, "schedule-default[cpu -mcpu=native]", true, NULL, NULL);
+    char *pipe = ts_strdup_printf("schedule-default[%s]", sched_target);
+    st = ts_pipeline_run(m, pipe, true, NULL, NULL);
+    free(pipe);
   }
   char *so = ts_strdup_printf("%s/m.so", tmp);
   if (!st) st = ts_build_artifact(m, NULL, so, NULL);
@@ -293,6 +298,37 @@ static const char *graph =
     "            R.output(gv)\n"
     "        return gv\n";
 
+#define KB_TARGET "cpu -mcpu=native -l2-kb=128"
+
+/* Target strings: cache sizes given in place of the OS's, and the exact
+ * message for each malformed option. */
+static void test_target_parse(void) {
+  ts_target t;
+  CHECK_OK(ts_target_parse("cpu -mcpu=x86-64 -l1d-kb=32 -l2-kb=1024 -num-cores=3", &t));
+  CHECK_EQ_INT(t.l1d_bytes, 32 * 1024);
+  CHECK_EQ_INT(t.l2_bytes, 1024 * 1024);
+  CHECK_EQ_INT(t.num_cores, 3);
+  CHECK(!t.avx2 && !t.avx512f);
+  static const struct {
+    const char *text, *msg;
+  } bad[] = {
+      {"gpu", "target: unknown kind 'gpu' (expected cpu)"},
+      {"cpu -l2-kb=0", "target: bad -l2-kb value '0'"},
+      {"cpu -l1d-kb=", "target: bad -l1d-kb value ''"},
+      {"cpu -l2-kb=12k", "target: bad -l2-kb value '12k'"},
+      {"cpu -num-cores=0", "target: bad -num-cores value '0'"},
+      {"cpu -mcpu=z80", "target: unknown -mcpu 'z80'"},
+      {"cpu -l3-kb=8", "target: unknown option '-l3-kb=8' (known: -mcpu=, -mattr=, "
+                       "-num-cores=, -l1d-kb=, -l2-kb=)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ts_status *st = ts_target_parse(bad[i].text, &t);
+    CHECK(st != NULL);
+    if (st) CHECK_EQ_STR(ts_status_message(st), bad[i].msg);
+    ts_status_free(st);
+  }
+}
+
 int main(void) {
   ts_runtime_register_builtins();
   char tmpl[] = "/tmp/ts_rules_XXXXXX";
@@ -300,40 +336,49 @@ int main(void) {
   struct {
     const char *name, *text;
     int micro, packed;
+    const char *target;
   } cases[] = {
-      {"mm_64x48x64", MM("mm", 64, 48, 64), 1, 0},
-      {"mm_gemv_1x40x256", MM("gemv", 1, 40, 256), 1, 0},
-      {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1, 1},
-      {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0, 0},
-      {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0, 0},
-      {"dense_relu", dense_relu, 1, 0},
-      {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2, 0},
-      {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2, 0},
-      {"dense_gemv_1x24x7", DENSE_RELU("dgemv7", 1, 24, 7), -2, 0},
-      {"dense_gemv_1x1024x1024", DENSE_RELU("dgemvp", 1, 1024, 1024), -2, 0},
-      {"bgemv", bgemv, -2, 0},
-      {"bmm", bmm, 1, 0},
-      {"bmm2_div", bmm2_div, 1, 0},
-      {"bmm2_nt", bmm2_nt, 1, 1},
-      /* k blocked: K a multiple of the block (KC divides K) with MR = 8 and
-       * MR = 6, a K without a divisor in the block range (not blocked), and A
-       * packed (rows 4 KiB apart) */
-      {"mm_kblock_128x512x32", MM("mmk", 128, 512, 32), 1, 1},
-      {"mm_kblock_126x600x32", MM("mmk6", 126, 600, 32), 1, 1},
-      {"mm_kblock_odd_128x538x32", MM("mmk7", 128, 538, 32), 1, 0},
-      {"mm_packa_64x1024x128", MM("mma", 64, 1024, 128), 1, 1},
-      {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 32), 1, 1},
-      {"graph", graph, 1, 0},
+      {"mm_64x48x64", MM("mm", 64, 48, 64), 1, 0, NULL},
+      {"mm_gemv_1x40x256", MM("gemv", 1, 40, 256), 1, 0, NULL},
+      {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1, 1, NULL},
+      {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0, 0, NULL},
+      {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0, 0, NULL},
+      {"dense_relu", dense_relu, 1, 0, NULL},
+      {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2, 0, NULL},
+      {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2, 0, NULL},
+      {"dense_gemv_1x24x7", DENSE_RELU("dgemv7", 1, 24, 7), -2, 0, NULL},
+      {"dense_gemv_1x1024x1024", DENSE_RELU("dgemvp", 1, 1024, 1024), -2, 0, NULL},
+      {"bgemv", bgemv, -2, 0, NULL},
+      {"bmm", bmm, 1, 0, NULL},
+      {"bmm2_div", bmm2_div, 1, 0, NULL},
+      {"bmm2_nt", bmm2_nt, 1, 1, NULL},
+      /* k blocked (a 128 KiB L2 holds a K x 32 panel of B for K <= 256): K a
+       * multiple of the block (KC divides K) with MR = 8 and MR = 6, a K
+       * without a divisor in the block range (not blocked), B transposed */
+      {"mm_kblock_128x512x32", MM("mmk", 128, 512, 32), 1, 1, KB_TARGET},
+      {"mm_kblock_126x600x32", MM("mmk6", 126, 600, 32), 1, 1, KB_TARGET},
+      {"mm_kblock_odd_128x538x32", MM("mmk7", 128, 538, 32), 1, 0, KB_TARGET},
+      {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 32), 1, 1, KB_TARGET},
+      /* the 64x96x128 matmul's weight w is packed (a graph kernel's
+       * parameter), though its rows are only 512 bytes apart */
+      {"graph", graph, 1, 1, NULL},
   };
+  check_cur_failed_ = 0;
+  check_run_tests_++;
+  test_target_parse();
+  if (check_cur_failed_) check_failed_tests_++;
+  fprintf(stderr, "%s target_parse\n", check_cur_failed_ ? "FAIL" : "ok  ");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check_cur_failed_ = 0;
     check_run_tests_++;
     want_packed = cases[i].packed;
+    sched_target = cases[i].target ? cases[i].target : "cpu -mcpu=native";
     run_text(cases[i].name, cases[i].text, tmpl, cases[i].micro);
     if (check_cur_failed_) check_failed_tests_++;
     fprintf(stderr, "%s %s\n", check_cur_failed_ ? "FAIL" : "ok  ", cases[i].name);
   }
   want_packed = 0;
+  sched_target = "cpu -mcpu=native";
   const char *dirs[] = {"script", "e2e/interp"};
   for (int d = 0; d < 2; d++) {
     char **files;
