@@ -50,6 +50,11 @@ ts_status *cli_apply_schedule(ts_module **m, const char *script_path);
  * at so_path (C source kept in emit_dir when non-NULL). */
 ts_status *cli_build_module(ts_module *m, const char *passes,
                             const char *so_path, const char *emit_dir);
+/* As cli_build_module, but with a target (NULL: the host) or explain the
+ * default schedule rules run for that target in place of the pipeline's
+ * schedule-default, and explain prints each function's rule and trace. */
+ts_status *cli_build_targeted(ts_module *m, const char *passes, const char *target,
+                              bool explain, const char *so_path, const char *emit_dir);
 /* A fresh temporary directory (heap path) or NULL; removed with its
  * contents (and the path freed) by cli_remove_temp_dir. */
 char *cli_temp_dir(void);

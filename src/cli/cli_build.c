@@ -1,4 +1,4 @@
-/* cli_build.c: the steps `tessera build` and `tessera run` share: applying a
+/* cli_build.c: the steps `tessera build`, `compile` and `run` share: applying a
  * schedule script, running the pipeline and building an artifact. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "tessera/schedule.h"
 #include "tessera/script.h"
 #include "tessera/transform.h"
+#include "tessera/tune.h"
 
 ts_status *cli_apply_schedule(ts_module **m, const char *script_path) {
   char *text;
@@ -61,4 +62,35 @@ void cli_remove_temp_dir(char *dir) {
   }
   free(cmd);
   free(dir);
+}
+
+ts_status *cli_build_targeted(ts_module *m, const char *passes, const char *target,
+                              bool explain, const char *so_path, const char *emit_dir) {
+  if (!target && !explain) return cli_build_module(m, passes, so_path, emit_dir);
+  ts_target t;
+  ts_strbuf ex = {0};
+  ts_status *st = ts_target_parse(target, &t);
+  /* the passes before schedule-default, the rules for this target (with
+   * their explanation), then the passes after it */
+  char *before = ts_xstrdup(passes ? passes : ts_default_pipeline);
+  char *after = strstr(before, "schedule-default");
+  if (after) {
+    *after = '\0';
+    after += strlen("schedule-default");
+    if (*after == ',') after++;
+    size_t n = strlen(before);
+    if (n && before[n - 1] == ',') before[n - 1] = '\0';
+  }
+  if (!st && *before) st = ts_pipeline_run(m, before, true, NULL, NULL);
+  if (!st) st = ts_schedule_default(m, &t, explain ? &ex : NULL);
+  if (!st && after && *after) st = ts_pipeline_run(m, after, true, NULL, NULL);
+  free(before);
+  if (!st && explain) {
+    char *d = ts_target_describe(&t);
+    printf("target: %s\n%s", d, ex.data ? ex.data : "");
+    free(d);
+  }
+  ts_strbuf_free(&ex);
+  if (!st) st = cli_build_module(m, "", so_path, emit_dir);
+  return st;
 }

@@ -10,8 +10,6 @@
 
 #include "cli/cli.h"
 #include "tessera/script.h"
-#include "tessera/transform.h"
-#include "tessera/tune.h"
 
 enum { OPT_OUT, OPT_EMIT, OPT_SCHEDULE, OPT_PASSES, OPT_TARGET, OPT_EXPLAIN };
 static const cli_opt opts[] = {{"-o", true, false},
@@ -37,38 +35,8 @@ int cmd_build(int argc, char **argv) {
     ts_module_destroy(m);
     return cli_report(st);
   }
-  const char *target = cli_get(&a, OPT_TARGET);
-  bool explain = cli_has(&a, OPT_EXPLAIN);
-  if (target || explain) {
-    const char *passes = cli_get(&a, OPT_PASSES);
-    ts_target t;
-    ts_strbuf ex = {0};
-    st = ts_target_parse(target, &t);
-    /* the passes before schedule-default, the rules for this target (with
-     * their explanation), then the passes after it */
-    char *before = ts_xstrdup(passes ? passes : ts_default_pipeline);
-    char *after = strstr(before, "schedule-default");
-    if (after) {
-      *after = '\0';
-      after += strlen("schedule-default");
-      if (*after == ',') after++;
-      size_t n = strlen(before);
-      if (n && before[n - 1] == ',') before[n - 1] = '\0';
-    }
-    if (!st && *before) st = ts_pipeline_run(m, before, true, NULL, NULL);
-    if (!st) st = ts_schedule_default(m, &t, explain ? &ex : NULL);
-    if (!st && after && *after) st = ts_pipeline_run(m, after, true, NULL, NULL);
-    free(before);
-    if (!st && explain) {
-      char *d = ts_target_describe(&t);
-      printf("target: %s\n%s", d, ex.data ? ex.data : "");
-      free(d);
-    }
-    ts_strbuf_free(&ex);
-    if (!st) st = cli_build_module(m, "", out, cli_get(&a, OPT_EMIT));
-  } else {
-    st = cli_build_module(m, cli_get(&a, OPT_PASSES), out, cli_get(&a, OPT_EMIT));
-  }
+  st = cli_build_targeted(m, cli_get(&a, OPT_PASSES), cli_get(&a, OPT_TARGET),
+                          cli_has(&a, OPT_EXPLAIN), out, cli_get(&a, OPT_EMIT));
   ts_module_destroy(m);
   if (st) return cli_report(st);
   return 0;

@@ -28,6 +28,7 @@ static const char usage[] =
     "  import MODEL.onnx [-o FILE.tvmscript]\n"
     "      import an ONNX model and print it as TVMScript\n"
     "  compile MODEL.onnx -o ARTIFACT.so [--emit-c DIR] [--passes a,b,c]\n"
+    "      [--target T] [--explain]\n"
     "      import an ONNX model and compile it into one artifact\n";
 
 int main(int argc, char **argv) {

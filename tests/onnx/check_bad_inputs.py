@@ -60,6 +60,34 @@ def cases():
     ).SerializeToString(), "initializer 'w' has 7 values, expected 20"
 
 
+def check_target(tessera, d):
+    """`compile --target`: a bad target is one message and no artifact; a
+    good one with --explain prints the target and each kernel's rule."""
+    path = os.path.join(d, "relu.onnx")
+    with open(path, "wb") as f:
+        f.write(model([helper.make_node("Relu", ["x"], ["y"], name="relu_0")],
+                      [vi("x", [64, 256])], [vi("y", [64, 256])]).SerializeToString())
+    out = os.path.join(d, "t.so")
+    failures = 0
+    p = subprocess.run([tessera, "compile", path, "-o", out, "--target", "gpu"],
+                       capture_output=True, text=True)
+    want = "target: unknown kind 'gpu' (expected cpu)"
+    if p.returncode == 0 or p.stderr.strip() != want or os.path.exists(out):
+        print(f"FAIL compile --target gpu: rc {p.returncode}, {p.stderr.strip()!r}")
+        failures += 1
+    p = subprocess.run([tessera, "compile", path, "-o", out, "--target", "cpu",
+                        "--explain"], capture_output=True, text=True)
+    lines = p.stdout.splitlines()
+    if (p.returncode != 0 or not os.path.exists(out) or not lines
+            or not lines[0].startswith("target: cpu")
+            or not any(l.startswith("relu: ") for l in lines)):
+        print(f"FAIL compile --explain: rc {p.returncode}, {p.stdout[:300]!r} {p.stderr!r}")
+        failures += 1
+    if os.path.exists(out):
+        os.remove(out)
+    return failures
+
+
 def main():
     tessera = sys.argv[1]
     failures = 0
@@ -90,6 +118,7 @@ def main():
                 if problems:
                     print("     " + "; ".join(problems))
                     failures += 1
+        failures += check_target(tessera, d)
     print(f"check_bad_inputs.py: {failures} failure(s)")
     return 1 if failures else 0
 
