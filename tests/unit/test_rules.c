@@ -224,6 +224,24 @@ static const char *dense_relu =
   "                vi, vj = T.axis.remap(\"SS\", [i, j])\n"                    \
   "                D[vi, vj] = T.max(C[vi, vj], T.float32(0))\n"
 
+/* N = 10, not a multiple of the vector: rows in groups inside k, the bias
+ * add after each group */
+static const char *mm_narrow_bias =
+    "@I.ir_module\nclass Module:\n    @T.prim_func\n"
+    "    def mm_narrow_bias(A: T.Buffer((24, 40), \"float32\"), B: T.Buffer((40, 10), \"float32\"),"
+    " b: T.Buffer((10,), \"float32\"), D: T.Buffer((24, 10), \"float32\")):\n"
+    "        C = T.alloc_buffer((24, 10), \"float32\")\n"
+    "        for i, j, k in T.grid(24, 10, 40):\n"
+    "            with T.block(\"matmul\"):\n"
+    "                vi, vj, vk = T.axis.remap(\"SSR\", [i, j, k])\n"
+    "                with T.init():\n"
+    "                    C[vi, vj] = T.float32(0)\n"
+    "                C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]\n"
+    "        for i, j in T.grid(24, 10):\n"
+    "            with T.block(\"bias\"):\n"
+    "                vi, vj = T.axis.remap(\"SS\", [i, j])\n"
+    "                D[vi, vj] = C[vi, vj] + b[vj]\n";
+
 static const char *bmm =
     "@I.ir_module\nclass Module:\n    @T.prim_func\n"
     "    def bmm(A: T.Buffer((3, 8, 20), \"float32\"), B: T.Buffer((3, 20, 32), \"float32\"),"
@@ -343,6 +361,7 @@ int main(void) {
       {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1, 1, NULL},
       {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0, 0, NULL},
       {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0, 0, NULL},
+      {"mm_narrow_bias", mm_narrow_bias, 0, 0, NULL},
       {"dense_relu", dense_relu, 1, 0, NULL},
       {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2, 0, NULL},
       {"dense_gemv_3x40x30", DENSE_RELU("dgemv3", 3, 40, 30), -2, 0, NULL},
