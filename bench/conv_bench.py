@@ -5,7 +5,8 @@ run.
 
 Layers: ResNet-18's stem (3x224x224 -> 64, 7x7 s2 p3) and its 3x3 s1 p1
 layers at 56/28/14/7, a 3x3 s2 downsample 64x56x56 -> 128, and MobileNetV2's
-depthwise 144x56x56 3x3 (groups 144, p1) and pointwise 144x56x56 1x1 -> 24.
+depthwise 144x56x56 3x3 (groups 144, p1) and pointwise 144x56x56 1x1 -> 24
+and 320x7x7 1x1 -> 1280 (its last conv).
 
   Tessera  nn.Conv2d + nn.ReLU (fixed seed) exported to ONNX (opset 17, as
            scripts/make_models.py does), `tessera compile` (ONNX import +
@@ -45,7 +46,8 @@ libraries' samples of one measurement stay together), the notes the other.
 usage: /usr/bin/python3 bench/conv_bench.py TESSERA_BINARY [--threads 1,2]
            [--layers NAME,...] [--samples N] [--record] [--no-remeasure]
   --record  append the table to bench/RESULTS.md (default: print only)
-  layers:   stem, c3_64, c3_128, c3_256, c3_512, down_64_128, dw_144, pw_144_24
+  layers:   stem, c3_64, c3_128, c3_256, c3_512, down_64_128, dw_144, pw_144_24,
+            pw_320_1280
 """
 import argparse
 import datetime
@@ -71,6 +73,7 @@ LAYERS = [
     ("down_64_128", "3x3 s2 64x56x56->128", 64, 56, 128, 3, 2, 1, 1),
     ("dw_144", "depthwise 3x3 144x56x56", 144, 56, 144, 3, 1, 1, 144),
     ("pw_144_24", "pointwise 1x1 144x56x56->24", 144, 56, 24, 1, 1, 0, 1),
+    ("pw_320_1280", "pointwise 1x1 320x7x7->1280", 320, 7, 1280, 1, 1, 0, 1),
 ]
 LAYER = {l[0]: l for l in LAYERS}
 WARMUP_S, BATCH_S = 0.2, 2e-3
