@@ -38,6 +38,26 @@ static bool count(const ts_stmt *s, void *ctx) {
   return true;
 }
 
+/* A parallel loop whose nest holds both the depthwise block and its
+ * padding block (each channel block pads its own plane). */
+static bool has_block_named(const ts_stmt *s, void *ctx) {
+  const char **want = ctx;
+  if (s->kind == TS_S_BLOCK_REALIZE && !strncmp(s->u.realize.block->name, *want, strlen(*want)))
+    *want = NULL;
+  return *want != NULL;
+}
+static int n_pad_with_dw;
+static bool pad_with_dw(const ts_stmt *s, void *ctx) {
+  (void)ctx;
+  if (s->kind == TS_S_FOR && s->u.for_.kind == TS_FOR_PARALLEL) {
+    const char *a = "PaddedInput", *b = "DepthwiseConv2d";
+    ts_stmt_visit(s->u.for_.body, has_block_named, NULL, &a);
+    ts_stmt_visit(s->u.for_.body, has_block_named, NULL, &b);
+    if (!a && !b) n_pad_with_dw++;
+  }
+  return true;
+}
+
 /* Variables of main bound to a 5-D (channel-blocked) tensor. */
 static int blocked_vars(ts_module *m) {
   ts_gfunc *g = ts_module_gfunc(m, "main");
@@ -85,6 +105,13 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     /* the 1x1 convolution of a blocked tensor reads it without a copy: the
      * padding nests of the two 3x3 ones remain */
     if (!strcmp(name, "conv_chain_residual_fb32")) CHECK_EQ_INT(n_copies, 2);
+    if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+      n_pad_with_dw = 0;
+      for (int i = 0; i < m->n_funcs; i++)
+        if (m->funcs[i].kind == TS_FUNC_PRIM)
+          ts_stmt_visit(m->funcs[i].u.prim->body, pad_with_dw, NULL, NULL);
+      CHECK_EQ_INT(n_pad_with_dw, 1);
+    }
     ts_gfunc *g = ts_module_gfunc(ref, "main");
     CHECK(g != NULL);
     if (g) diff_gfunc(name, ref, g, art, 3);
@@ -133,6 +160,13 @@ static const char *depthwise_s2 =
     GRAPH("x: R.Tensor((1, 16, 15, 15), \"float32\"), w: R.Tensor((16, 1, 3, 3), "
           "\"float32\")",
           "            gv = R.nn.conv2d(x, w, strides=[2, 2], groups=16, padding=[1, 1, 1, "
+          "1])\n");
+
+/* batch 2, three channel blocks: each (n, block) pads its own plane */
+static const char *depthwise_s2_batch2 =
+    GRAPH("x: R.Tensor((2, 48, 15, 15), \"float32\"), w: R.Tensor((48, 1, 3, 3), "
+          "\"float32\")",
+          "            gv = R.nn.conv2d(x, w, strides=[2, 2], groups=48, padding=[1, 1, 1, "
           "1])\n");
 
 /* Convolutions chained through blocked tensors: 16-channel blocks (a 3x3,
@@ -299,6 +333,7 @@ int main(void) {
       {"conv_no_epilogue", conv_plain, 1, true, 0},
       {"depthwise_clip", depthwise, 1, true, 0},
       {"depthwise_s2", depthwise_s2, 1, true, 0},
+      {"depthwise_s2_batch2", depthwise_s2_batch2, 1, true, 0},
       {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4},
       {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2},
       {"maxpool_3x3_s2", maxpool, 0, false, 0},
