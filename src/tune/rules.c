@@ -265,6 +265,40 @@ static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buf
   return NULL;
 }
 
+/* B [.., K, N] packed panel by panel: the packing block (a cache_read)
+ * computed at `jo`, the loop over the panels, so that each iteration copies
+ * its K x P panel into [N/P, K, P] right before its tiles read it, while it
+ * is in L2; the whole of B is read from memory once (packed whole, it is
+ * read, written and read back: 128x768x3072 ran at 69 GFLOP/s with B 9 MiB,
+ * against oneDNN's 110).  For a B that is not a weight (a weight is packed
+ * once at build time).  The copy is serial (jo is the parallel loop),
+ * vectorized along the panel's P columns. */
+static ts_status *pack_panel_per_iteration(rule_ctx *c, ts_rv blk, int read_idx,
+                                           const ts_buffer *buf, int64_t P, ts_rv jo) {
+  ts_rv cb;
+  TS_RETURN_IF_ERROR(ts_sch_cache_read(c->s, blk, read_idx, "global", &cb));
+  /* (compute_at wants the copy written at plain iteration variables: before
+   * the layout changes) */
+  TS_RETURN_IF_ERROR(ts_sch_compute_at(c->s, cb, jo, true));
+  ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
+  int nd = buf->ndim;
+  ts_dtype i64 = buf->shape[0]->dtype;
+  ts_index_map map = rule_index_map(a, nd, nd + 1, i64);
+  for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
+  ts_expr *pe = ts_int(a, i64, P);
+  map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, map.params[nd - 1]), pe);
+  map.results[nd - 1] = ts_varref(a, map.params[nd - 2]);
+  map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, map.params[nd - 1]), pe);
+  TS_RETURN_IF_ERROR(ts_sch_transform_layout(c->s, blk, 0, read_idx, &map));
+  ts_rv *pl = NULL;
+  int npl = 0;
+  ts_status *st = ts_sch_get_loops(c->s, cb, &pl, &npl);
+  if (!st && npl >= 1) st = ts_sch_vectorize(c->s, pl[npl - 1]);
+  ts_status_free(st); /* the packing stays correct without it */
+  free(pl);
+  return NULL;
+}
+
 bool rule_is_param(const ts_primfunc *f, const ts_buffer *b) {
   for (int i = 0; i < f->n_params; i++)
     if (f->params[i].buffer == b) return true;
@@ -359,9 +393,11 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
   bool kblock = KC < K;
   bool j_outer = N / NR >= 2 * (int64_t)t->num_cores || M / MR < 2 * (int64_t)t->num_cores;
   /* B packed into panels when its rows are 4 KiB apart or more (they map to
-   * few L1 sets; packing per call does not pay below that), when a k block
-   * needs its panel contiguous, and always for a graph kernel's weight (a
-   * parameter the build packs once when it is constant): BERT's 3072x768
+   * few L1 sets), when it outgrows half of L2 (its panels' rows then come
+   * from L3, falling into a fraction of the L2 sets: 128x3072x768 41 -> 81
+   * GFLOP/s 1T; smaller ones gain nothing from packing per call), when a k
+   * block needs its panel contiguous, and always for a graph kernel's
+   * weight (a parameter the build packs once when it is constant): BERT's 3072x768
    * weight, rows 3 KiB apart, read unpacked ran its 128x3072x768 matmul at
    * 45 GFLOP/s (a 384 KiB panel whose rows fall in a fraction of the L2
    * sets), packed at 110.  A packed likewise ([M/MR, K, MR]) was measured
@@ -369,14 +405,17 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
    * 0.83 of oneDNN): not done; nor blocks of rows of A outside the panels
    * of B (GotoBLAS's ic loop: 2048^3 2T 0.68 against 0.75 unblocked). */
   bool weight = c->f->is_private && rule_is_param(c->f, mi->B);
-  bool pack = (M >= 16 && (N * 4 >= 4096 || weight)) || mi->b_trans || kblock;
+  bool big_b = K * N * 4 > t->l2_bytes / 2;
+  bool pack = (M >= 16 && (N * 4 >= 4096 || weight || big_b)) || mi->b_trans || kblock;
   char bt[48] = "";
   if (nb) snprintf(bt, sizeof bt, "(%d batch dim%s) ", nb, nb > 1 ? "s" : "");
   ts_strbuf_printf(c->why, "matmul %s%lldx%lldx%lld: %lldx%lld register tile, "
                    "sgemm micro-kernel on k", bt, (long long)M, (long long)K, (long long)N,
                    (long long)MR, (long long)NR);
   if (kblock) ts_strbuf_printf(c->why, " blocks of %lld", (long long)KC);
-  if (pack) ts_strbuf_append(c->why, ", B packed [N/NR, K, NR]");
+  bool per_panel = pack && !weight && !mi->b_trans && j_outer && nb == 0;
+  if (pack)
+    ts_strbuf_printf(c->why, ", B packed [N/NR, K, NR]%s", per_panel ? " panel by panel" : "");
   ts_strbuf_printf(c->why, ", %s tiles%s parallel", j_outer ? "j" : "i",
                    nb ? " (fused with the batch)" : "");
   int64_t fi[2] = {-1, MR}, fj[2] = {-1, NR}, fk[2] = {-1, KC};
@@ -410,7 +449,9 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
     }
     rule_vectorize_innermost(c, cons[i]);
   }
-  if (pack)
+  if (per_panel)
+    TRY(pack_panel_per_iteration(c, blk, mi->b_read, mi->B, NR, j0));
+  else if (pack)
     TRY(pack_panels(c, blk, mi->b_read, mi->B, NR, !mi->b_trans, rule_is_param(c->f, mi->B)));
   TRY(ts_sch_decompose_reduction(c->s, blk, kblock ? ko : lk, NULL));
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};

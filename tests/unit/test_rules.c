@@ -378,6 +378,9 @@ int main(void) {
       {"mm_kblock_126x600x32", MM("mmk6", 126, 600, 32), 1, 1, KB_TARGET},
       {"mm_kblock_odd_128x538x32", MM("mmk7", 128, 538, 32), 1, 0, KB_TARGET},
       {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 32), 1, 1, KB_TARGET},
+      /* k blocked with the panels of B outermost: B packed panel by panel
+       * (its packing nest inside the parallel loop over the panels) */
+      {"mm_kblock_per_panel_128x384x128", MM("mmkp", 128, 384, 128), 1, 1, KB_TARGET},
       /* the 64x96x128 matmul's weight w is packed (a graph kernel's
        * parameter), though its rows are only 512 bytes apart */
       {"graph", graph, 1, 1, NULL},
