@@ -393,9 +393,10 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
   bool kblock = KC < K;
   bool j_outer = N / NR >= 2 * (int64_t)t->num_cores || M / MR < 2 * (int64_t)t->num_cores;
   /* B packed into panels when its rows are 4 KiB apart or more (they map to
-   * few L1 sets), when it outgrows half of L2 (its panels' rows then come
-   * from L3, falling into a fraction of the L2 sets: 128x3072x768 41 -> 81
-   * GFLOP/s 1T; smaller ones gain nothing from packing per call), when a k
+   * few L1 sets), when it takes half of L2 or more (its panels' rows then
+   * come from L3, falling into a fraction of the L2 sets: 128x3072x768 41
+   * -> 81 GFLOP/s 1T, 512^3 2T 0.73 -> 0.81 of oneDNN; smaller ones lose:
+   * 64x784x128 1T 0.94 -> 0.80), when a k
    * block needs its panel contiguous, and always for a graph kernel's
    * weight (a parameter the build packs once when it is constant): BERT's 3072x768
    * weight, rows 3 KiB apart, read unpacked ran its 128x3072x768 matmul at
@@ -405,7 +406,7 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
    * 0.83 of oneDNN): not done; nor blocks of rows of A outside the panels
    * of B (GotoBLAS's ic loop: 2048^3 2T 0.68 against 0.75 unblocked). */
   bool weight = c->f->is_private && rule_is_param(c->f, mi->B);
-  bool big_b = K * N * 4 > t->l2_bytes / 2;
+  bool big_b = K * N * 4 >= t->l2_bytes / 2;
   bool pack = (M >= 16 && (N * 4 >= 4096 || weight || big_b)) || mi->b_trans || kblock;
   char bt[48] = "";
   if (nb) snprintf(bt, sizeof bt, "(%d batch dim%s) ", nb, nb > 1 ? "s" : "");
