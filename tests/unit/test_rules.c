@@ -380,7 +380,7 @@ int main(void) {
       {"dense_relu_kblock", DENSE_RELU("dk", 128, 768, 32), 1, 1, KB_TARGET},
       /* k blocked with the panels of B outermost: B packed panel by panel
        * (its packing nest inside the parallel loop over the panels) */
-      {"mm_kblock_per_panel_128x384x128", MM("mmkp", 128, 384, 128), 1, 1, KB_TARGET},
+      {"mm_kblock_per_panel_64x384x256", MM("mmkp", 64, 384, 256), 1, 1, KB_TARGET},
       /* the 64x96x128 matmul's weight w is packed (a graph kernel's
        * parameter), though its rows are only 512 bytes apart */
       {"graph", graph, 1, 1, NULL},
