@@ -243,7 +243,9 @@ static bool producer_of(rule_ctx *c, const ts_buffer *buf, ts_rv *out) {
 /* The padding nest (n, c, h, w) of a blocked input [n, C/CB, H, W, CB]:
  * c split by CB and moved innermost so that the writes are contiguous
  * (vectorized when CB fills a vector), (n, c/CB, h) fused and parallel.
- * With CB == 0 the layout is plain: w innermost and vectorized. */
+ * With CB == 0 the layout is plain: w innermost and vectorized.  With CB
+ * < 0 the nest is one plane of channel blocks (computed at the loop over
+ * them): only reordered and vectorized. */
 static void schedule_pad(rule_ctx *c, ts_rv pad, int64_t CB) {
   ts_rv *lp = NULL, *sp = NULL, fused;
   int nl = 0;
@@ -252,6 +254,13 @@ static void schedule_pad(rule_ctx *c, ts_rv pad, int64_t CB) {
   TRY(sch_block(c->s, pad, &realize));
   name = realize->u.realize.block->name;
   TRY(ts_sch_get_loops(c->s, pad, &lp, &nl));
+  if (CB < 0 && nl >= 5) {
+    /* one plane, under the loop over channel blocks: (n, c, h, w) -> (n,
+     * h, w, c), the blocked plane written contiguously */
+    TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[nl - 2], lp[nl - 1], lp[nl - 3]}, 3));
+    TRY(ts_sch_vectorize(c->s, lp[nl - 3]));
+    goto out;
+  }
   if (nl != 4) goto out;
   ts_rv inner = lp[3];
   if (CB > 0) {
@@ -269,25 +278,6 @@ out:
   if (name) ts_vec_push(&c->done, name);
   free(lp);
   free(sp);
-}
-
-/* A padding nest moved under the loop over channel blocks (its plane's
- * loops n, c, h, w): reordered to n, h, w, c, so that the blocked plane is
- * written contiguously, the channels vectorized. */
-static void schedule_pad_plane(rule_ctx *c, ts_rv pad) {
-  ts_rv *lp = NULL;
-  int nl = 0;
-  ts_stmt *realize = NULL;
-  const char *name = NULL;
-  TRY(sch_block(c->s, pad, &realize));
-  name = realize->u.realize.block->name;
-  TRY(ts_sch_get_loops(c->s, pad, &lp, &nl));
-  if (nl < 5) goto out;
-  TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[nl - 2], lp[nl - 1], lp[nl - 3]}, 3));
-  TRY(ts_sch_vectorize(c->s, lp[nl - 3]));
-out:
-  if (name) ts_vec_push(&c->done, name);
-  free(lp);
 }
 
 /* The channel block of the blocked parameter [n, C/B, H, W, B] that the
@@ -500,10 +490,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     TRY(ts_sch_transform_layout(c->s, blk, 0, ci->data_read, &dm));
     TRY(sch_block(c->s, blk, &rr));
     if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad)) {
-      if (pad_at)
-        schedule_pad_plane(c, pad);
-      else
-        schedule_pad(c, pad, CB);
+      schedule_pad(c, pad, pad_at ? -1 : CB);
     }
   }
   /* (inlining rewrote the block's read regions: the weight's by buffer) */

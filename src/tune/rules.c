@@ -202,17 +202,9 @@ out:
   return true;
 }
 
-/* Packs the read `read_idx` (buffer `buf`) of `blk` into panels: its
- * dimensions (.., p, k) (or (.., k, p) when p_last) become
- * (.., p / P, k, p % P), so that a micro-kernel reads P consecutive floats
- * per k.  The packing block (a cache_read: a loop nest of its own) is
- * ordered as the packed layout, vectorized and made parallel; it is
- * annotated "tessera.pack_constant"
- * when `constant` (a read-only parameter, which the build may fold). */
-static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buffer *buf,
-                              int64_t P, bool p_last, bool constant) {
-  ts_rv cb;
-  TS_RETURN_IF_ERROR(ts_sch_cache_read(c->s, blk, read_idx, "global", &cb));
+/* The index map of a panel layout: (.., p, k) (or (.., k, p) when p_last)
+ * -> (.., p / P, k, p % P). */
+static ts_index_map panel_map(rule_ctx *c, const ts_buffer *buf, int64_t P, bool p_last) {
   ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
   int nd = buf->ndim;
   ts_dtype i64 = buf->shape[0]->dtype; /* the index dtype of the buffer */
@@ -224,6 +216,22 @@ static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buf
   map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, pv), pe);
   map.results[nd - 1] = ts_varref(a, kv);
   map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, pv), pe);
+  return map;
+}
+
+/* Packs the read `read_idx` (buffer `buf`) of `blk` into panels: its
+ * dimensions (.., p, k) (or (.., k, p) when p_last) become
+ * (.., p / P, k, p % P), so that a micro-kernel reads P consecutive floats
+ * per k.  The packing block (a cache_read: a loop nest of its own) is
+ * ordered as the packed layout, vectorized and made parallel; it is
+ * annotated "tessera.pack_constant"
+ * when `constant` (a read-only parameter, which the build may fold). */
+static ts_status *pack_panels(rule_ctx *c, ts_rv blk, int read_idx, const ts_buffer *buf,
+                              int64_t P, bool p_last, bool constant) {
+  ts_rv cb;
+  TS_RETURN_IF_ERROR(ts_sch_cache_read(c->s, blk, read_idx, "global", &cb));
+  ts_index_map map = panel_map(c, buf, P, p_last);
+  int nd = buf->ndim;
   TS_RETURN_IF_ERROR(ts_sch_transform_layout(c->s, blk, 0, read_idx, &map));
   if (constant) {
     ts_attr_value one = {.kind = TS_ATTR_INT, .u.i = 1};
@@ -280,15 +288,7 @@ static ts_status *pack_panel_per_iteration(rule_ctx *c, ts_rv blk, int read_idx,
   /* (compute_at wants the copy written at plain iteration variables: before
    * the layout changes) */
   TS_RETURN_IF_ERROR(ts_sch_compute_at(c->s, cb, jo, true));
-  ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
-  int nd = buf->ndim;
-  ts_dtype i64 = buf->shape[0]->dtype;
-  ts_index_map map = rule_index_map(a, nd, nd + 1, i64);
-  for (int d = 0; d < nd - 2; d++) map.results[d] = ts_varref(a, map.params[d]);
-  ts_expr *pe = ts_int(a, i64, P);
-  map.results[nd - 2] = ts_binary(a, TS_E_FLOORDIV, ts_varref(a, map.params[nd - 1]), pe);
-  map.results[nd - 1] = ts_varref(a, map.params[nd - 2]);
-  map.results[nd] = ts_binary(a, TS_E_FLOORMOD, ts_varref(a, map.params[nd - 1]), pe);
+  ts_index_map map = panel_map(c, buf, P, true);
   TS_RETURN_IF_ERROR(ts_sch_transform_layout(c->s, blk, 0, read_idx, &map));
   ts_rv *pl = NULL;
   int npl = 0;
