@@ -339,11 +339,13 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       NR = nr;
       break;
     }
-  /* 32 registers: 4x64 where it divides (16 accumulators, as 8x32, but 8
-   * loads per k instead of 10: 4 vectors of B and 4 broadcasts of A).
-   * Measured 1T against oneDNN: 1024^3 0.84 -> 0.90, 2048^3 0.87 -> 0.93,
-   * 64x784x128 0.93 -> 0.96; 2T 1024^3 0.79 -> 0.83 */
-  if (t->num_vregs >= 32 && M % 4 == 0 && N % 64 == 0 && MR == 8) {
+  /* 32 registers, rows of A a multiple of 4 KiB apart (the 8 rows of an
+   * 8x32 tile would share L1 sets): 4x64 (16 accumulators, as 8x32, 8
+   * loads per k instead of 10, 4 rows of A).  Measured 1T against oneDNN:
+   * 1024^3 0.90 -> 0.94, 2048^3 0.87 -> 0.93; elsewhere 8x32 stays as fast
+   * or faster (512^3 0.90 against 0.87, 128x768x768 0.78 against 0.76,
+   * 64x784x128 and 256^3 equal) */
+  if (t->num_vregs >= 32 && M % 4 == 0 && N % 64 == 0 && MR == 8 && (K * 4) % 4096 == 0) {
     MR = 4;
     NR = 64;
   }
