@@ -601,7 +601,39 @@ static void rule_reduction(rule_ctx *c, const ts_block *b) {
     }
   }
   ts_strbuf_printf(c->why, "%s%s: reduction", c->why->len ? "; " : "", b->name);
-  if (lead == 0 || rows < 2 || c->t->num_cores < 2 || work < MIN_PARALLEL_WORK) goto out;
+  bool par = lead > 0 && rows >= 2 && c->t->num_cores >= 2 && work >= MIN_PARALLEL_WORK;
+  /* one reduction loop, innermost, of whole vectors of floats: split by the
+   * vector width and the inner part rfactored, so that each row reduces
+   * into V partial results with vector loads (held in a register: the
+   * vectorized inner loop holds the outer one), then the V partials; the
+   * write-back follows its row (computed at the innermost row loop, before
+   * the rows are fused: its region is then one row).  Else the k loop runs scalar: a float sum
+   * is not reassociated by the compiler (BERT's softmax rows: 1.7 ms for
+   * 12 x 128 rows of 128). */
+  int64_t V = c->t->vector_bytes / 4, E = 0;
+  ts_stmt *last = NULL;
+  bool vec = lead > 0 && lead == nl - 1 && b->n_writes == 1 &&
+             b->writes[0].buffer->dtype.code == TS_FLOAT && b->writes[0].buffer->dtype.bits == 32;
+  if (vec) TRY(sch_loop(c->s, lp[nl - 1], &last));
+  vec = vec && const_int(last->u.for_.extent, &E) && V >= 4 && E % V == 0 && E >= 2 * V;
+  if (vec) {
+    ts_rv *sk = NULL, rf;
+    int64_t fk[2] = {-1, V};
+    ts_status *st = ts_sch_split(c->s, lp[nl - 1], fk, NULL, 2, true, &sk);
+    if (!st) st = ts_sch_rfactor(c->s, sk[1], -1, &rf);
+    if (!st) st = ts_sch_reorder(c->s, (ts_rv[]){sk[1], sk[0]}, 2);
+    if (!st) st = ts_sch_reverse_compute_at(c->s, blk, lp[lead - 1], true);
+    if (!st) st = ts_sch_decompose_reduction(c->s, rf, sk[1], NULL);
+    if (!st) st = ts_sch_vectorize(c->s, sk[1]);
+    free(sk);
+    if (st) {
+      ts_strbuf_printf(c->why, " [stopped: %s]", ts_status_message(st));
+      ts_status_free(st);
+      goto out;
+    }
+    ts_strbuf_printf(c->why, ", rows reduced in %lld vector lanes", (long long)V);
+  }
+  if (!par) goto out;
   ts_rv l = lp[0];
   if (lead > 1) TRY(ts_sch_fuse(c->s, lp, lead, true, &l));
   ts_strbuf_append(c->why, ", rows parallel");
