@@ -475,7 +475,6 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * through L3: MobileNetV2's padding nests were 11% of its run at 1T, as
    * much as its depthwise kernels.  (Before the layout changes: compute_at
    * wants the padding written at plain iteration variables.) */
-  ts_rv nf = -1;
   bool pad_at = false;
   if (!direct && dw && ci->N * (ci->C / FB) >= c->t->num_cores &&
       !rule_is_param(c->f, ci->data) && producer_of(c, ci->data, &pad)) {
@@ -483,15 +482,13 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     pad_at = st == NULL;
     if (st) ts_strbuf_printf(c->why, " [padding per channel block: %s]", ts_status_message(st));
     ts_status_free(st);
-    TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo}, 2, true, &nf));
   }
   if (!direct) {
     ts_index_map dm = blocked_map(a, 4, 1, CB, it);
     TRY(ts_sch_transform_layout(c->s, blk, 0, ci->data_read, &dm));
     TRY(sch_block(c->s, blk, &rr));
-    if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad)) {
+    if (producer_of(c, rr->u.realize.block->reads[ci->data_read].buffer, &pad))
       schedule_pad(c, pad, pad_at ? -1 : CB);
-    }
   }
   /* (inlining rewrote the block's read regions: the weight's by buffer) */
   TRY(sch_block(c->s, blk, &rr));
@@ -530,10 +527,9 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};
   TRY(ts_sch_annotate(c->s, first_k, "tessera.micro_kernel", &av));
   if (pad_at) {
+    /* the rows stay inside: each iteration pads its plane first */
     ts_strbuf_append(c->why, ", the input padded per channel block");
-    fused = nf;
-  } else if (nf >= 0) {
-    TRY(ts_sch_fuse(c->s, (ts_rv[]){nf, l_y}, 2, true, &fused));
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo}, 2, true, &fused));
   } else {
     TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo, l_y}, 3, true, &fused));
   }

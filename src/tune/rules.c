@@ -406,12 +406,12 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
    * few L1 sets), when it takes half of L2 or more (its panels' rows then
    * come from L3, falling into a fraction of the L2 sets: 128x3072x768 41
    * -> 81 GFLOP/s 1T, 512^3 2T 0.73 -> 0.81 of oneDNN; smaller ones lose:
-   * 64x784x128 1T 0.94 -> 0.80), when a k
-   * block needs its panel contiguous, and always for a graph kernel's
-   * weight (a parameter the build packs once when it is constant): BERT's 3072x768
-   * weight, rows 3 KiB apart, read unpacked ran its 128x3072x768 matmul at
-   * 45 GFLOP/s (a 384 KiB panel whose rows fall in a fraction of the L2
-   * sets), packed at 110.  A packed likewise ([M/MR, K, MR]) was measured
+   * 64x784x128 1T 0.94 -> 0.80), when a k block needs its panel
+   * contiguous, and always for a graph kernel's weight (a parameter the
+   * build packs once when it is constant): BERT's 3072x768 weight, rows
+   * 3 KiB apart, read unpacked ran its 128x3072x768 matmul at 45 GFLOP/s (a
+   * 384 KiB panel whose rows fall in a fraction of the L2 sets), packed at
+   * 110.  A packed likewise ([M/MR, K, MR]) was measured
    * no faster on 512^3..2048^3 and BERT, slower at 1024^3 1T (0.77 against
    * 0.83 of oneDNN): not done; nor blocks of rows of A outside the panels
    * of B (GotoBLAS's ic loop: 2048^3 2T 0.68 against 0.75 unblocked). */
@@ -607,9 +607,9 @@ static void rule_reduction(rule_ctx *c, const ts_block *b) {
    * into V partial results with vector loads (held in a register: the
    * vectorized inner loop holds the outer one), then the V partials; the
    * write-back follows its row (computed at the innermost row loop, before
-   * the rows are fused: its region is then one row).  Else the k loop runs scalar: a float sum
-   * is not reassociated by the compiler (BERT's softmax rows: 1.7 ms for
-   * 12 x 128 rows of 128). */
+   * the rows are fused: its region is then one row).  Else the k loop runs
+   * scalar: a float sum is not reassociated by the compiler (BERT's softmax
+   * rows: 1.7 ms for 12 x 128 rows of 128). */
   int64_t V = c->t->vector_bytes / 4, E = 0;
   ts_stmt *last = NULL;
   bool vec = lead > 0 && lead == nl - 1 && b->n_writes == 1 &&
@@ -670,7 +670,7 @@ static void schedule_func(ts_schedule *s, ts_primfunc *f, const ts_target *t,
     int nbefore = 0, nnow = 0;
     sch_all_blocks(f->body, &before, &nbefore);
     /* the names as they are now (a rule may rename a block in place) */
-    const char **names = calloc((size_t)nbefore + 1, sizeof *names);
+    const char **names = ts_xcalloc((size_t)nbefore + 1, sizeof *names);
     for (int q = 0; q < nbefore; q++) names[q] = before[q]->u.realize.block->name;
     const char *name = b->name;
     if (is_mm)
