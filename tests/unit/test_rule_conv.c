@@ -5,7 +5,8 @@
  * Each graph case (conv + bias + activation/residual in NCHW, of the shapes
  * the rules branch on: 16-, 8- and 32-wide output channel blocks, the
  * stem's 3 input channels with a 7x7 stride-2 kernel, 1x1 stride 2, a
- * depthwise layer, max-pooling with padding, a non-divisible width) goes
+ * depthwise layer, max-pooling with padding, a non-divisible width, a
+ * 7x7 layer whose weight slab outgrows L2/16 of a given target) goes
  * through the default pipeline; the test checks that the rule fired (the
  * micro-kernel annotation and the packed-weight block where it should) and
  * that the artifact equals the reference interpreter on the unscheduled
@@ -23,11 +24,16 @@
 #include "tessera/transform.h"
 
 static int n_micro, n_pack, n_blocked, n_copies;
+/* extents of the loops annotated as micro-kernels (the first reduction
+ * loop: C/CB, or KH where the channel blocks run outside the rows) */
+static int64_t uk_extent[8];
 
 static bool count(const ts_stmt *s, void *ctx) {
   (void)ctx;
-  if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel"))
+  if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel")) {
+    if (n_micro < 8) ts_expr_is_const_int(s->u.for_.extent, &uk_extent[n_micro]);
     n_micro++;
+  }
   if (s->kind == TS_S_BLOCK_REALIZE) {
     const ts_block *b = s->u.realize.block;
     if (ts_attrs_get(b->annotations, "tessera.pack_constant")) n_pack++;
@@ -74,7 +80,7 @@ static int blocked_vars(ts_module *m) {
  * want_blocked: a 5-D (channel-blocked) buffer written; want_vars: graph
  * tensors kept blocked between convolutions. */
 static void run_case(const char *name, const char *text, const char *tmp, int want_micro,
-                     bool want_blocked, int want_vars) {
+                     bool want_blocked, int want_vars, const char *target) {
   ts_module *ref = NULL;
   ts_status *st = ts_script_parse(text, strlen(text), name, &ref);
   if (st) {
@@ -83,7 +89,17 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     return;
   }
   ts_module *m = ts_module_copy(ref);
-  st = ts_pipeline_run(m, ts_default_pipeline, true, NULL, NULL);
+  /* the default pipeline, its rules for `target` where one is given */
+  char *pipe = ts_xstrdup(ts_default_pipeline);
+  const char *at = strstr(pipe, "schedule-default");
+  if (target && at) {
+    char *p2 = ts_strdup_printf("%.*sschedule-default[%s]%s", (int)(at - pipe), pipe, target,
+                                at + strlen("schedule-default"));
+    free(pipe);
+    pipe = p2;
+  }
+  st = ts_pipeline_run(m, pipe, true, NULL, NULL);
+  free(pipe);
   char *so = ts_strdup_printf("%s/m.so", tmp);
   ts_artifact *art = NULL;
   if (!st) st = ts_build_artifact(m, NULL, so, NULL);
@@ -105,6 +121,13 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     /* the 1x1 convolution of a blocked tensor reads it without a copy: the
      * padding nests of the two 3x3 ones remain */
     if (!strcmp(name, "conv_chain_residual_fb32")) CHECK_EQ_INT(n_copies, 2);
+    /* 64 input channels in 4 blocks: the micro-kernel loop is the blocks'
+     * (row-major) or the kernel rows' (blocks outside the rows: a weight
+     * slab of 64x3x3x64 floats beyond L2/16) */
+    if (!strcmp(name, "conv_7x7_c64_channel_blocks_outside_rows") && n_micro >= 1)
+      CHECK_EQ_INT(uk_extent[0], 3);
+    if (!strcmp(name, "conv_7x7_c64_rows_outside") && n_micro >= 1)
+      CHECK_EQ_INT(uk_extent[0], 4);
     if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
       n_pad_with_dw = 0;
       for (int i = 0; i < m->n_funcs; i++)
@@ -321,29 +344,34 @@ int main(void) {
     int micro;
     bool blocked;
     int vars;
+    const char *target;
   } cases[] = {
-      {"conv_3x3_c16_f32_12x12", CONV_BIAS_RELU(1, 16, 12, 12, 32, 3, 1, 1), 1, true, 0},
-      {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true, 0},
-      {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true, 0},
-      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0},
-      {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0},
-      {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0},
-      {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0},
-      {"conv_residual", conv_residual, 1, true, 0},
-      {"conv_no_epilogue", conv_plain, 1, true, 0},
-      {"depthwise_clip", depthwise, 1, true, 0},
-      {"depthwise_s2", depthwise_s2, 1, true, 0},
-      {"depthwise_s2_batch2", depthwise_s2_batch2, 1, true, 0},
-      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4},
-      {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2},
-      {"maxpool_3x3_s2", maxpool, 0, false, 0},
-      {"elementwise_chain", elementwise, 0, false, 0},
+      {"conv_3x3_c16_f32_12x12", CONV_BIAS_RELU(1, 16, 12, 12, 32, 3, 1, 1), 1, true, 0, NULL},
+      {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true, 0, NULL},
+      {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true, 0, NULL},
+      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0, NULL},
+      {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0, NULL},
+      {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
+      {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
+      {"conv_residual", conv_residual, 1, true, 0, NULL},
+      {"conv_no_epilogue", conv_plain, 1, true, 0, NULL},
+      {"depthwise_clip", depthwise, 1, true, 0, NULL},
+      {"depthwise_s2", depthwise_s2, 1, true, 0, NULL},
+      {"depthwise_s2_batch2", depthwise_s2_batch2, 1, true, 0, NULL},
+      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4, NULL},
+      {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2, NULL},
+      {"maxpool_3x3_s2", maxpool, 0, false, 0, NULL},
+      {"elementwise_chain", elementwise, 0, false, 0, NULL},
+      {"conv_7x7_c64_channel_blocks_outside_rows", CONV_BIAS_RELU(1, 64, 7, 7, 256, 3, 1, 1), 1,
+       true, 0, "cpu -mcpu=native -l2-kb=256 -num-cores=2"},
+      {"conv_7x7_c64_rows_outside", CONV_BIAS_RELU(1, 64, 7, 7, 256, 3, 1, 1), 1, true, 0,
+       "cpu -mcpu=native -l2-kb=4096 -num-cores=2"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check_cur_failed_ = 0;
     check_run_tests_++;
     run_case(cases[i].name, cases[i].text, tmpl, cases[i].micro, cases[i].blocked,
-             cases[i].vars);
+             cases[i].vars, cases[i].target);
     if (check_cur_failed_) check_failed_tests_++;
     fprintf(stderr, "%s %s\n", check_cur_failed_ ? "FAIL" : "ok  ", cases[i].name);
   }
