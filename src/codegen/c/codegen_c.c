@@ -65,6 +65,11 @@ typedef struct cg {
   ts_ptrmap ranges, bindings;
   /* buffers declared per iteration of a loop (compact.h), innermost last */
   TS_VEC(struct compacted) compacted;
+  /* emit_transposed: the load read from the transposed tile instead (its
+   * C text), and whether the tile helper is used */
+  const ts_expr *tr_load;
+  const char *tr_text;
+  bool tr_used;
 } cg;
 
 static void cg_fail(cg *c, ts_loc loc, const char *fmt, ...) TS_PRINTF(3, 4);
@@ -426,6 +431,10 @@ static void emit_expr(cg *c, const ts_expr *e) {
     }
     return;
   case TS_E_LOAD:
+    if (e == c->tr_load) {
+      ts_strbuf_append(&c->out, c->tr_text);
+      return;
+    }
     ts_strbuf_printf(&c->out, "%s[",
                      cname(c, e->u.load.buffer, e->u.load.buffer->name));
     emit_flat_index(c, e->u.load.buffer, e->u.load.indices, e->u.load.n);
@@ -717,9 +726,10 @@ static void emit_block(cg *c, const ts_stmt *s) {
 }
 
 static bool emit_micro_kernel(cg *c, const ts_stmt *s);
+static bool emit_transposed(cg *c, const ts_stmt *s);
 
 static void emit_for(cg *c, const ts_stmt *s) {
-  if (emit_micro_kernel(c, s)) return;
+  if (emit_micro_kernel(c, s) || emit_transposed(c, s)) return;
   const ts_var *v = s->u.for_.var;
   const char *ty = ctype_or_fail(c, v->dtype, v->loc);
   const char *nm = cname(c, v, v->name);
@@ -1258,6 +1268,242 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   return true;
 }
 
+
+/* ---- transposed reads -------------------------------------------------------
+ * A nest `for u: [for w (extent 1):] for v (vectorized): block` whose store
+ * reads an f32 buffer at unit stride along u and another stride along v
+ * (a blocked result written back as NCHW: out[c, h, w] = f(acc[w, c])) is a
+ * gather per vector lane; GCC scalarizes it for strides of 32 and more.
+ * Emitted here as 16x16 tiles instead: per tile the offsets are evaluated
+ * at its corners and one step along each loop, and where they are affine
+ * with unit stride along u, the tile's 16 rows (one per v) are loaded as
+ * vectors and transposed in registers (ts_tr16), the body then reading
+ * tile[du][dv] in a vectorized loop; otherwise the tile runs as written. */
+static const char tr_kernel[] =
+    "typedef float ts_t16f __attribute__((vector_size(64), aligned(4)));\n"
+    "typedef int ts_t16i __attribute__((vector_size(64)));\n"
+    "/* t[du][dv] = src[du + dv * sv] for du < 16, dv < nv (0 beyond) */\n"
+    "static inline __attribute__((always_inline)) void ts_tr16(\n"
+    "    float t[16][16], const float *restrict src, int64_t sv, int64_t nv) {\n"
+    "  ts_t16f r[16];\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < 16; i++)\n"
+    "    r[i] = i < nv ? *(const ts_t16f *)(src + i * sv) : (ts_t16f){0};\n"
+    "  /* four rounds: round w swaps the off-diagonal w x w blocks of each\n"
+    "   * 2w x 2w block (rows i and i + w, lanes with bit w set or not) */\n"
+    "#define TS_TR_ROUND(W, LO, HI)                                          \\\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < 16; i++)                 \\\n"
+    "    if (!(i & W)) {                                                     \\\n"
+    "      ts_t16f a = r[i], b = r[i + W];                                   \\\n"
+    "      r[i] = __builtin_shuffle(a, b, (ts_t16i)LO);                      \\\n"
+    "      r[i + W] = __builtin_shuffle(a, b, (ts_t16i)HI);                  \\\n"
+    "    }\n"
+    "  TS_TR_ROUND(1, ((ts_t16i){0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}),\n"
+    "              ((ts_t16i){1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}))\n"
+    "  TS_TR_ROUND(2, ((ts_t16i){0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29}),\n"
+    "              ((ts_t16i){2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}))\n"
+    "  TS_TR_ROUND(4, ((ts_t16i){0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27}),\n"
+    "              ((ts_t16i){4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}))\n"
+    "  TS_TR_ROUND(8, ((ts_t16i){0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}),\n"
+    "              ((ts_t16i){8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}))\n"
+    "#undef TS_TR_ROUND\n"
+    "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < 16; i++)\n"
+    "    *(ts_t16f *)t[i] = r[i];\n"
+    "}\n";
+
+typedef struct tr_find {
+  const ts_stmt *realize;
+  const ts_var *var;
+  bool found;
+} tr_find;
+
+/* Does an expression of the block use the loop variable (directly, or
+ * through an iteration variable bound to an expression of it)? */
+static bool tr_uses_visit(const ts_expr *e, void *ctx);
+static bool tr_uses(const ts_expr *e, const ts_stmt *realize, const ts_var *v) {
+  tr_find f = {realize, v, false};
+  ts_expr_visit(e, tr_uses_visit, &f);
+  return f.found;
+}
+static bool tr_uses_visit(const ts_expr *e, void *ctx) {
+  tr_find *f = ctx;
+  if (f->found || e->kind != TS_E_VAR) return !f->found;
+  if (e->u.var == f->var) {
+    f->found = true;
+  } else if (f->realize) {
+    const ts_block *b = f->realize->u.realize.block;
+    for (int i = 0; i < b->n_iter_vars; i++)
+      if (b->iter_vars[i].var == e->u.var &&
+          tr_uses(f->realize->u.realize.iter_values[i], NULL, f->var))
+        f->found = true;
+  }
+  return !f->found;
+}
+
+typedef struct tr_cand {
+  const ts_stmt *realize;
+  const ts_buffer *dst;
+  const ts_var *u, *v;
+  const ts_expr *load;
+} tr_cand;
+
+static bool tr_pick(const ts_expr *e, void *ctx) {
+  tr_cand *k = ctx;
+  if (k->load) return false;
+  if (e->kind == TS_E_LOAD && is_f32(e->dtype) && e->u.load.buffer != k->dst &&
+      e->u.load.n >= 1) {
+    bool uu = false, vv = false;
+    for (int d = 0; d < e->u.load.n; d++) {
+      uu |= tr_uses(e->u.load.indices[d], k->realize, k->u);
+      vv |= tr_uses(e->u.load.indices[d], k->realize, k->v);
+    }
+    /* the last index v itself (or bound to it): contiguous along v */
+    const ts_expr *last = e->u.load.indices[e->u.load.n - 1];
+    const ts_block *b = k->realize->u.realize.block;
+    for (int i = 0; last->kind == TS_E_VAR && i < b->n_iter_vars; i++)
+      if (b->iter_vars[i].var == last->u.var) last = k->realize->u.realize.iter_values[i];
+    bool along_v = last->kind == TS_E_VAR && last->u.var == k->v;
+    if (uu && vv && !along_v) k->load = e;
+    return false; /* not into the indices */
+  }
+  return true;
+}
+
+/* Binds the loops of the tile at (u0 + du, v0 + dv) (C text), the unit
+ * loops at 0, and the block's iteration variables; the caller closes the
+ * scope. */
+static void tr_bind(cg *c, const ts_stmt *const *loops, int nl, const char *uval,
+                    const char *vval) { /* vval NULL: the vectorized loop not bound */
+  for (int l = 0; l < nl; l++) {
+    const ts_var *v = loops[l]->u.for_.var;
+    const char *ty = ctype_or_fail(c, v->dtype, v->loc);
+    if (l == nl - 1 && !vval) break;
+    line(c, "const %s %s = (%s)(%s); (void)%s;", ty, cname(c, v, v->name), ty,
+         l == 0 ? uval : l == nl - 1 ? vval : "0", cname(c, v, v->name));
+  }
+}
+
+static void tr_ranges(cg *c, const ts_stmt *const *loops, int nl, bool on) {
+  for (int l = 0; l < nl && c->scratch; l++) {
+    const ts_var *v = loops[l]->u.for_.var;
+    if (!on) {
+      ts_ptrmap_remove(&c->ranges, v);
+      continue;
+    }
+    int64_t n = 1;
+    is_const_int(loops[l]->u.for_.extent, &n);
+    int64_t *r = ts_arena_alloc(c->scratch, 2 * sizeof(int64_t));
+    r[0] = 0;
+    r[1] = n - 1;
+    ts_ptrmap_put(&c->ranges, v, r);
+  }
+}
+
+static bool emit_transposed(cg *c, const ts_stmt *s) {
+  if (s->u.for_.kind != TS_FOR_SERIAL || s->u.for_.annotations) return false;
+  const ts_stmt *loops[8] = {s};
+  int nl = 1;
+  int64_t mn, eu, ev, one;
+  if (!is_const_int(s->u.for_.min, &mn) || mn != 0 || !is_const_int(s->u.for_.extent, &eu) ||
+      eu < 16 || eu % 16)
+    return false;
+  const ts_stmt *b = s->u.for_.body;
+  while (b && b->kind == TS_S_FOR && b->u.for_.kind == TS_FOR_SERIAL && nl < 7 &&
+         is_const_int(b->u.for_.min, &mn) && mn == 0 && is_const_int(b->u.for_.extent, &one) &&
+         one == 1 && !b->u.for_.annotations) {
+    loops[nl++] = b;
+    b = b->u.for_.body;
+  }
+  if (!b || b->kind != TS_S_FOR || b->u.for_.kind != TS_FOR_VECTORIZED ||
+      b->u.for_.annotations || !is_const_int(b->u.for_.min, &mn) || mn != 0 ||
+      !is_const_int(b->u.for_.extent, &ev) || ev < 8)
+    return false;
+  loops[nl++] = b;
+  const ts_stmt *r = b->u.for_.body;
+  if (!r || r->kind != TS_S_BLOCK_REALIZE) return false;
+  const ts_block *blk = r->u.realize.block;
+  if (blk->init || blk->n_alloc_buffers || blk->n_match_buffers || !blk->body ||
+      blk->body->kind != TS_S_STORE)
+    return false;
+  tr_cand k = {r, blk->body->u.store.buffer, s->u.for_.var, b->u.for_.var, NULL};
+  ts_expr_visit(blk->body->u.store.value, tr_pick, &k);
+  if (!k.load) return false;
+  /* the tile's offsets: (0,0) (1,0) (0,1) (15,0) (0,nv-1) (15,nv-1) */
+  static const char *const pu[6] = {"0", "1", "0", "15", "0", "15"};
+  static const char *const pv[6] = {"0", "0", "1", "0", "ts_tr_nv - 1", "ts_tr_nv - 1"};
+  c->tr_used = true;
+  const char *src = cname(c, k.load->u.load.buffer, k.load->u.load.buffer->name);
+  line(c, "{ /* %s read transposed, in 16x16 tiles */", src);
+  c->indent++;
+  line(c, "for (int64_t ts_tr_u0 = 0; ts_tr_u0 < %lld; ts_tr_u0 += 16) {", (long long)eu);
+  c->indent++;
+  line(c, "for (int64_t ts_tr_v0 = 0; ts_tr_v0 < %lld; ts_tr_v0 += 16) {", (long long)ev);
+  c->indent++;
+  line(c, "const int64_t ts_tr_nv = %lld - ts_tr_v0 < 16 ? %lld - ts_tr_v0 : 16;",
+       (long long)ev, (long long)ev);
+  line(c, "int64_t ts_tr_o[6];");
+  tr_ranges(c, loops, nl, true);
+  for (int p = 0; p < 6; p++) {
+    line(c, "{");
+    c->indent++;
+    char uv[64], vv[64];
+    snprintf(uv, sizeof uv, "ts_tr_u0 + %s", pu[p]);
+    snprintf(vv, sizeof vv, "ts_tr_v0 + %s", pv[p]);
+    tr_bind(c, loops, nl, uv, vv);
+    for (int i = 0; i < blk->n_iter_vars; i++) {
+      const ts_var *iv = blk->iter_vars[i].var;
+      for (int q = 0; q < c->indent; q++) ts_strbuf_append(&c->out, "  ");
+      ts_strbuf_printf(&c->out, "const %s %s = ", ctype_or_fail(c, iv->dtype, iv->loc),
+                       cname(c, iv, iv->name));
+      emit_expr(c, r->u.realize.iter_values[i]);
+      ts_strbuf_printf(&c->out, "; (void)%s;\n", cname(c, iv, iv->name));
+    }
+    for (int q = 0; q < c->indent; q++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_printf(&c->out, "ts_tr_o[%d] = (int64_t)(", p);
+    emit_flat_index(c, k.load->u.load.buffer, k.load->u.load.indices, k.load->u.load.n);
+    ts_strbuf_append(&c->out, ");\n");
+    c->indent--;
+    line(c, "}");
+  }
+  line(c, "const int64_t ts_tr_sv = ts_tr_o[2] - ts_tr_o[0];");
+  line(c, "const int ts_tr_ok = ts_tr_o[1] == ts_tr_o[0] + 1 && ts_tr_o[3] == ts_tr_o[0] + 15 "
+          "&& ts_tr_o[4] == ts_tr_o[0] + (ts_tr_nv - 1) * ts_tr_sv && ts_tr_o[5] == ts_tr_o[3] "
+          "+ (ts_tr_nv - 1) * ts_tr_sv;");
+  line(c, "_Alignas(64) float ts_tr_t[16][16];");
+  line(c, "if (ts_tr_ok) ts_tr16(ts_tr_t, %s + ts_tr_o[0], ts_tr_sv, ts_tr_nv);", src);
+  line(c, "for (int64_t ts_tr_du = 0; ts_tr_du < 16; ts_tr_du++) {");
+  c->indent++;
+  tr_bind(c, loops, nl, "ts_tr_u0 + ts_tr_du", NULL);
+  const ts_var *vv = b->u.for_.var;
+  const char *vty = ctype_or_fail(c, vv->dtype, vv->loc);
+  for (int path = 0; path < 2; path++) {
+    line(c, path ? "} else {" : "if (ts_tr_ok) {");
+    c->indent++;
+    line(c, "#pragma omp simd");
+    line(c, "for (int64_t ts_tr_dv = 0; ts_tr_dv < ts_tr_nv; ts_tr_dv++) {");
+    c->indent++;
+    line(c, "const %s %s = (%s)(ts_tr_v0 + ts_tr_dv); (void)%s;", vty, cname(c, vv, vv->name),
+         vty, cname(c, vv, vv->name));
+    c->tr_load = path ? NULL : k.load;
+    c->tr_text = "ts_tr_t[ts_tr_du][ts_tr_dv]";
+    emit_stmt(c, r);
+    c->tr_load = NULL;
+    c->indent--;
+    line(c, "}");
+    c->indent--;
+  }
+  line(c, "}");
+  tr_ranges(c, loops, nl, false);
+  c->indent--;
+  line(c, "}");
+  c->indent--;
+  line(c, "}");
+  c->indent--;
+  line(c, "}");
+  c->indent--;
+  line(c, "}");
+  return true;
+}
+
 static void emit_stmt(cg *c, const ts_stmt *s) {
   if (!s || c->err) return;
   switch (s->kind) {
@@ -1512,11 +1758,12 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
   size_t body_start = c.out.len;
   for (int i = 0; i < m->n_funcs && !c.err; i++)
     if (m->funcs[i].kind == TS_FUNC_PRIM) emit_primfunc(&c, m->funcs[i].u.prim);
-  if (!c.err && c.ukernels.len) {
+  if (!c.err && (c.ukernels.len || c.tr_used)) {
     /* splice the micro-kernels used between the prelude and the kernels */
     ts_strbuf uk = {0};
     ts_strbuf_appendn(&uk, c.out.data, body_start);
-    ts_strbuf_append(&uk, micro_kernels);
+    if (c.tr_used) ts_strbuf_append(&uk, tr_kernel);
+    if (c.ukernels.len) ts_strbuf_append(&uk, micro_kernels);
     for (size_t i = 0; i < c.ukernels.len; i++) {
       int key = c.ukernels.data[i];
       int w = key >= 100000 ? 8 : 16;
