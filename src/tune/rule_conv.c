@@ -379,12 +379,17 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * accumulators, 4 loads: the 32 registers hold them with the broadcast
    * as the FMA's memory operand).  Measured 1T against oneDNN: 512x7x7
    * 0.56 -> 0.82 (7x32 -> 7x64), 128x28x28 0.72 -> 0.87 (14x16 -> 14x32).
-   * The stem's 3 input channels (its own loop order) stay at 16 (0.76 ->
-   * 0.54 with 32), and so do 1x1 kernels, whose short reductions gain
-   * nothing (MobileNetV2 1T 9.1 -> 10.0 ms with its pointwise convs at 32). */
+   * The stem's 3 input channels: 14x32 too, its kernel columns and
+   * channels fused into one reduction loop of KW*C (21), contiguous in both
+   * the input and the packed weight (0.76 -> 0.83; with the channels
+   * outside the columns, 32 had lost: 0.54).  1x1 kernels stay at 16:
+   * their short reductions gain nothing (MobileNetV2 1T 9.1 -> 10.0 ms
+   * with its pointwise convs at 32). */
   if (!dw && ci->C >= 16 && ci->KH * ci->KW > 1) {
     if (MR <= 7 && ci->F % 64 == 0) FB = 64;
     else if (MR <= 14 && ci->F % 32 == 0) FB = 32;
+  } else if (!dw && CB < ci->KW && MR <= 14 && ci->F % 32 == 0) {
+    FB = 32; /* the stem: (kernel column, channel) fused into one reduction loop */
   } else if (!dw && MR <= 8 && ci->F % 32 == 0) {
     FB = 32; /* narrow rows: enough independent accumulators */
   }
@@ -406,8 +411,15 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   ts_rv *lp = NULL, *sf = NULL, *sx = NULL, *sc = NULL, *cons = NULL;
   int nl = 0, nc = 0;
   ts_rv blk, wblk, fused, pad;
-  char cpart[32] = "";
-  if (!cb_outer) snprintf(cpart, sizeof cpart, "C/%lld, ", (long long)CB);
+  /* the stem's few channels: see the loop order below */
+  bool fuse_rxc = !dw && !cb_outer && CB < ci->KW;
+  char kpart[64];
+  if (cb_outer)
+    snprintf(kpart, sizeof kpart, "KH, KW, %lld", (long long)CB);
+  else if (fuse_rxc)
+    snprintf(kpart, sizeof kpart, "C/%lld, KH, KW*%lld fused", (long long)CB, (long long)CB);
+  else
+    snprintf(kpart, sizeof kpart, "C/%lld, KH, KW, %lld", (long long)CB, (long long)CB);
   if (dw)
     ts_strbuf_printf(c->why,
                      "depthwise conv2d %lld channels, %lldx%lld output, %lldx%lld kernel: "
@@ -424,13 +436,12 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
                      "conv2d %lld -> %lld channels, %lldx%lld output, %lldx%lld kernel: "
                      "blocked layouts (input [n, C/%lld, H, W, %lld], weight packed "
                      "[F/%lld, C/%lld, KH, KW, %lld, %lld], result [n, F/%lld, OH, OW, "
-                     "%lld]), %lldx%lld register tile, sgemm micro-kernel over (%sKH, KW, "
-                     "%lld), %s",
+                     "%lld]), %lldx%lld register tile, sgemm micro-kernel over (%s), %s",
                      (long long)ci->C, (long long)ci->F, (long long)ci->OH,
                      (long long)ci->OW, (long long)ci->KH, (long long)ci->KW, (long long)CB,
                      (long long)CB, (long long)FB, (long long)CB, (long long)CB,
                      (long long)FB, (long long)FB, (long long)FB, (long long)MR,
-                     (long long)FB, cpart, (long long)CB,
+                     (long long)FB, kpart,
                      cb_outer ? "per input channel block, the C/CB blocks outside the rows (the "
                                 "weight streams once), epilogue per output channel block, "
                                 "output channel blocks parallel"
@@ -458,13 +469,9 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   } else {
     TRY(ts_sch_split(c->s, rc, fc, NULL, 2, true, &sc));
     first_k = uk = sc[0];
-    /* few input channels (the stem's 3): the kernel columns innermost,
-     * the longer loop */
     if (cb_outer) {
       TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, sc[0], l_y, xo, ry, rx, sc[1], xi, fi}, 10));
       uk = ry;
-    } else if (CB < ci->KW) {
-      TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, sc[1], rx, xi, fi}, 10));
     } else {
       TRY(ts_sch_reorder(c->s, (ts_rv[]){l_n, fo, l_y, xo, sc[0], ry, rx, sc[1], xi, fi}, 10));
     }
@@ -547,6 +554,14 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   ts_rv init;
   TRY(ts_sch_decompose_reduction(c->s, blk, first_k, &init));
   if (dw) rule_vectorize_innermost(c, init);
+  /* few input channels (the stem's 3): the kernel columns and the
+   * channels fused into one loop of KW*CB, contiguous in the blocked input
+   * and in the packed weight, the micro-kernel's inner loop (after
+   * decompose_reduction, which wants the channel loop on its own) */
+  if (fuse_rxc) {
+    ts_rv rxc;
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){rx, sc[1]}, 2, true, &rxc));
+  }
   /* the tile in registers over the whole reduction (the depthwise form:
    * input and weight both vectors along the channels) */
   ts_attr_value av = {.kind = TS_ATTR_STR, .u.s = "sgemm"};

@@ -24,6 +24,10 @@
 #include "tessera/transform.h"
 
 static int n_micro, n_pack, n_blocked, n_copies;
+/* loops of extent 21 (the stem's kernel columns x channels, fused) and the
+ * widest channel block of a 5-D buffer written */
+static int n_loops_21;
+static int64_t widest_block;
 /* extents of the loops annotated as micro-kernels (the first reduction
  * loop: C/CB, or KH where the channel blocks run outside the rows) */
 static int64_t uk_extent[8];
@@ -34,12 +38,20 @@ static bool count(const ts_stmt *s, void *ctx) {
     if (n_micro < 8) ts_expr_is_const_int(s->u.for_.extent, &uk_extent[n_micro]);
     n_micro++;
   }
+  int64_t ext;
+  if (s->kind == TS_S_FOR && ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 21)
+    n_loops_21++;
   if (s->kind == TS_S_BLOCK_REALIZE) {
     const ts_block *b = s->u.realize.block;
     if (ts_attrs_get(b->annotations, "tessera.pack_constant")) n_pack++;
     if (!strncmp(b->name, "pad_temp", 8)) n_copies++;
     for (int i = 0; i < b->n_writes; i++)
-      if (b->writes[i].buffer->ndim == 5) n_blocked++;
+      if (b->writes[i].buffer->ndim == 5) {
+        int64_t w = 0;
+        n_blocked++;
+        if (ts_expr_is_const_int(b->writes[i].buffer->shape[4], &w) && w > widest_block)
+          widest_block = w;
+      }
   }
   return true;
 }
@@ -108,7 +120,8 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     CHECK_FAIL_("%s: %s", name, ts_status_message(st));
     ts_status_free(st);
   } else {
-    n_micro = n_pack = n_blocked = n_copies = 0;
+    n_micro = n_pack = n_blocked = n_copies = n_loops_21 = 0;
+    widest_block = 0;
     for (int i = 0; i < m->n_funcs; i++)
       if (m->funcs[i].kind == TS_FUNC_PRIM) ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
     if (want_micro) {
@@ -128,6 +141,11 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
       CHECK_EQ_INT(uk_extent[0], 3);
     if (!strcmp(name, "conv_7x7_c64_rows_outside") && n_micro >= 1)
       CHECK_EQ_INT(uk_extent[0], 4);
+    /* the stem (3 channels, 7x7): one reduction loop over (column,
+     * channel), and 32 output channels per tile where F allows */
+    if (!strncmp(name, "conv_stem_3ch", 13)) CHECK_EQ_INT(n_loops_21, 1);
+    if (!strcmp(name, "conv_stem_3ch_7x7_s2")) CHECK_EQ_INT(widest_block, 16);
+    if (!strcmp(name, "conv_stem_3ch_7x7_s2_f64")) CHECK_EQ_INT(widest_block, 32);
     if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
       n_pad_with_dw = 0;
       for (int i = 0; i < m->n_funcs; i++)
@@ -350,6 +368,7 @@ int main(void) {
       {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true, 0, NULL},
       {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true, 0, NULL},
       {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0, NULL},
+      {"conv_stem_3ch_7x7_s2_f64", CONV_BIAS_RELU(1, 3, 30, 30, 64, 7, 2, 3), 1, true, 0, NULL},
       {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0, NULL},
       {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
