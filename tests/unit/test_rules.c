@@ -79,9 +79,13 @@ static void interp_primfunc(const char *file, ts_module *ref, ts_module *m,
   free(a2);
 }
 
-static int n_micro = 0, n_rf = 0, n_packed = 0;
+static int n_micro = 0, n_rf = 0, n_packed = 0, n_unroll4 = 0;
 static bool find_micro(const ts_stmt *s, void *ctx) {
   (void)ctx;
+  int64_t ext;
+  if (s->kind == TS_S_FOR && s->u.for_.kind == TS_FOR_UNROLLED &&
+      ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 4)
+    n_unroll4++;
   if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel"))
     n_micro++;
   if (s->kind == TS_S_BLOCK_REALIZE) {
@@ -121,7 +125,7 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     skipped++;
     ts_status_free(st);
   } else {
-    n_micro = n_rf = n_packed = 0;
+    n_micro = n_rf = n_packed = n_unroll4 = 0;
     for (int i = 0; i < m->n_funcs; i++) {
       if (m->funcs[i].kind != TS_FUNC_PRIM) continue;
       ts_primfunc *g = m->funcs[i].u.prim;
@@ -134,6 +138,10 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     /* the softmax over rows of 128: its max and its sum reduced in vector
      * lanes (rfactor blocks) */
     if (!strcmp(name, "graph")) CHECK(n_rf >= 2);
+    /* one row, N not a multiple of the vector: k by 4 unrolled inside the
+     * vectorized j where 4 divides K */
+    if (!strcmp(name, "mm_row_1x40x10")) CHECK_EQ_INT(n_unroll4, 1);
+    if (!strcmp(name, "mm_row_1x42x10")) CHECK_EQ_INT(n_unroll4, 0);
     if (want_micro == -2) {
       CHECK(n_rf > 0);
       CHECK(n_packed == 0);
@@ -364,6 +372,8 @@ int main(void) {
       {"mm_packed_16x8x1056", MM("mmp", 16, 8, 1056), 1, 1, NULL},
       {"mm_odd_6x10x24", MM("mmo", 6, 10, 24), 0, 0, NULL},
       {"mm_odd_7x5x9", MM("mm7", 7, 5, 9), 0, 0, NULL},
+      {"mm_row_1x40x10", MM("mmr", 1, 40, 10), 0, 0, NULL},
+      {"mm_row_1x42x10", MM("mmr2", 1, 42, 10), 0, 0, NULL},
       {"mm_narrow_bias", mm_narrow_bias, 0, 0, NULL},
       {"dense_relu", dense_relu, 1, 0, NULL},
       {"dense_gemv_1x784x128", DENSE_RELU("dgemv", 1, 784, 128), -2, 0, NULL},
