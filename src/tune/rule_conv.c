@@ -382,9 +382,12 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * The stem's 3 input channels: 14x32 too, its kernel columns and
    * channels fused into one reduction loop of KW*C (21), contiguous in both
    * the input and the packed weight (0.76 -> 0.83; with the channels
-   * outside the columns, 32 had lost: 0.54).  1x1 kernels stay at 16:
-   * their short reductions gain nothing (MobileNetV2 1T 9.1 -> 10.0 ms
-   * with its pointwise convs at 32). */
+   * outside the columns, 32 had lost: 0.54).  1x1 kernels: 32 where
+   * they reduce over 32 input channels or more (MobileNetV2 on a Zen 5,
+   * 1T in the model: 96->576 at 14x14 338 -> 275 us, 64->384 210 -> 170,
+   * 576->96 206 -> 175, 384->64 143 -> 120; a Zen 4 had lost with every
+   * pointwise conv at 32, the 16->96 and 24->144 expansions included:
+   * 9.1 -> 10.0 ms). */
   if (!dw && ci->C >= 16 && ci->KH * ci->KW > 1) {
     if (MR <= 7 && ci->F % 64 == 0) FB = 64;
     else if (MR <= 14 && ci->F % 32 == 0) FB = 32;
@@ -392,6 +395,8 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     FB = 32; /* the stem: (kernel column, channel) fused into one reduction loop */
   } else if (!dw && MR <= 8 && ci->F % 32 == 0) {
     FB = 32; /* narrow rows: enough independent accumulators */
+  } else if (!dw && ci->C >= 32 && MR <= 14 && ci->F % 32 == 0) {
+    FB = 32; /* 1x1, two input channel blocks or more */
   }
   /* A weight slab of FB output channels (C*KH*KW*FB floats) beyond a
    * sixteenth of L2 (128x28x28: 144 KiB, 512x7x7: 1.2 MB): the input

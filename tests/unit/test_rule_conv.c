@@ -146,6 +146,9 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     if (!strncmp(name, "conv_stem_3ch", 13)) CHECK_EQ_INT(n_loops_21, 1);
     if (!strcmp(name, "conv_stem_3ch_7x7_s2")) CHECK_EQ_INT(widest_block, 16);
     if (!strcmp(name, "conv_stem_3ch_7x7_s2_f64")) CHECK_EQ_INT(widest_block, 32);
+    /* 1x1: 32 output channels per tile from 32 input channels up */
+    if (!strcmp(name, "conv_1x1_c64_f64")) CHECK_EQ_INT(widest_block, 32);
+    if (!strcmp(name, "conv_1x1_c16_f64")) CHECK_EQ_INT(widest_block, 16);
     if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
       n_pad_with_dw = 0;
       for (int i = 0; i < m->n_funcs; i++)
@@ -370,6 +373,8 @@ int main(void) {
       {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0, NULL},
       {"conv_stem_3ch_7x7_s2_f64", CONV_BIAS_RELU(1, 3, 30, 30, 64, 7, 2, 3), 1, true, 0, NULL},
       {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0, NULL},
+      {"conv_1x1_c64_f64", CONV_BIAS_RELU(1, 64, 14, 14, 64, 1, 1, 0), 1, true, 0, NULL},
+      {"conv_1x1_c16_f64", CONV_BIAS_RELU(1, 16, 14, 14, 64, 1, 1, 0), 1, true, 0, NULL},
       {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_residual", conv_residual, 1, true, 0, NULL},
