@@ -34,6 +34,27 @@
   "                    B[vi, vj] = tmp[" READ_ROW                              \
   ", 15 - vj] + T.float32(1)\n"
 
+/* Rows of 512 under a parallel loop over 4 planes of 64 rows: a plane's
+ * slice (128 KiB) is over the limit, a row's (2 KiB) is not. */
+#define NESTED(TMP_SHAPE, IDX)                                                 \
+  "@I.ir_module\n"                                                             \
+  "class Module:\n"                                                            \
+  "    @T.prim_func\n"                                                         \
+  "    def f(A: T.Buffer((4, 64, 512), \"float32\"), B: T.Buffer((4, 64, "      \
+  "512), \"float32\")):\n"                                                     \
+  "        tmp = T.alloc_buffer(" TMP_SHAPE ", \"float32\")\n"                  \
+  "        for i in T.parallel(4):\n"                                          \
+  "            for y in range(64):\n"                                          \
+  "                for j in range(512):\n"                                     \
+  "                    with T.block(\"t\"):\n"                                 \
+  "                        vi, vy, vj = T.axis.remap(\"SSS\", [i, y, j])\n"    \
+  "                        tmp[" IDX ", vj] = A[vi, vy, vj] * T.float32(2)\n"  \
+  "                for j in range(512):\n"                                     \
+  "                    with T.block(\"b\"):\n"                                 \
+  "                        vi, vy, vj = T.axis.remap(\"SSS\", [i, y, j])\n"    \
+  "                        B[vi, vy, vj] = tmp[" IDX                           \
+  ", 511 - vj] + T.float32(1)\n"
+
 static const char *two_loops =
     "@I.ir_module\n"
     "class Module:\n"
@@ -137,8 +158,78 @@ TEST(refuses_shared_or_crossing_rows) {
   CHECK(!compacts(two_loops, &k, NULL));
 }
 
+/* The row loop inside the parallel one holds the slice: one row, the
+ * plane and the row indices collapsed, the plane fixed per slice by the
+ * loop around. */
+TEST(row_of_a_plane_per_inner_iteration) {
+  ts_compact k;
+  ts_module *m = NULL;
+  CHECK(compacts(NESTED("(4, 64, 512)", "vi, vy"), &k, &m));
+  CHECK(!k.keep[0]);
+  CHECK(!k.keep[1]);
+  CHECK(k.keep[2]);
+  CHECK_EQ_INT((int)k.bytes, 512 * 4);
+  CHECK(k.loop && k.loop->kind == TS_S_FOR &&
+        !strcmp(k.loop->u.for_.var->name, "y"));
+  if (!m)
+    return;
+  char tmpl[] = "/tmp/tessera_test_compact_XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != NULL);
+  char *so = ts_strdup_printf("%s/m.so", tmpl), *src = NULL;
+  ts_artifact *art = NULL;
+  CHECK_OK(ts_codegen_c(m, &src));
+  CHECK(src && strstr(src, "_Alignas(64) float tmp[512]; /* one slice of tmp "
+                           "per iteration */"));
+  free(src);
+  ts_status *st = ts_build_artifact(m, NULL, so, NULL);
+  if (!st)
+    st = ts_artifact_load(so, &art);
+  if (st) {
+    CHECK_FAIL_("build: %s", ts_status_message(st));
+    ts_status_free(st);
+  } else {
+    int64_t shape[3] = {4, 64, 512};
+    ts_ndarray *x, *y1, *y2;
+    ts_dtype f32 = {TS_FLOAT, 32, 1};
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &x));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y1));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y2));
+    ts_ndarray_fill_random(x, 7);
+    ts_value a1[2] = {{TS_VAL_TENSOR, {.tensor = x}},
+                      {TS_VAL_TENSOR, {.tensor = y1}}};
+    ts_value a2[2] = {{TS_VAL_TENSOR, {.tensor = x}},
+                      {TS_VAL_TENSOR, {.tensor = y2}}};
+    CHECK_OK(ts_interp_primfunc(m, ts_module_primfunc(m, "f"), a1, 2));
+    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
+    const float *r1 = ts_ndarray_data(y1), *r2 = ts_ndarray_data(y2),
+                *in = ts_ndarray_data(x);
+    int bad = 0;
+    for (int i = 0; i < 4 * 64 * 512; i++)
+      bad += r1[i] != r2[i] ||
+             r2[i] != in[i / 512 * 512 + 511 - i % 512] * 2.0f + 1.0f;
+    CHECK_EQ_INT(bad, 0);
+    ts_ndarray_release(x);
+    ts_ndarray_release(y1);
+    ts_ndarray_release(y2);
+    ts_artifact_release(art);
+  }
+  unlink(so);
+  rmdir(tmpl);
+  free(so);
+  ts_module_destroy(m);
+}
+
+/* A row indexed by the inner loop alone is shared by the iterations of the
+ * parallel loop around it: no slice. */
+TEST(refuses_rows_shared_across_the_outer_loop) {
+  ts_compact k;
+  CHECK(!compacts(NESTED("(64, 512)", "vy"), &k, NULL));
+}
+
 int main(void) {
   RUN(row_per_iteration);
+  RUN(row_of_a_plane_per_inner_iteration);
+  RUN(refuses_rows_shared_across_the_outer_loop);
   RUN(refuses_shared_or_crossing_rows);
   return CHECK_DONE();
 }

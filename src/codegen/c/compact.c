@@ -16,10 +16,16 @@
 #include "ir/arith.h"
 #include "ir/ir_util.h"
 
+/* The most loops around the holding loop whose variables may index the
+ * collapsed dimensions too (the loops from the block's body down to it). */
+#define MAX_OUTER 8
+
 typedef struct scan {
   ts_arena *a;
   const ts_buffer *buf;
   const ts_var *lv; /* the holding loop's variable */
+  const ts_var *outer[MAX_OUTER]; /* the loops around it (fixed per slice) */
+  int n_outer;
   ts_ptrmap bind;   /* block iteration variable -> its value (loop variables) */
   ts_ptrmap ranges; /* loop variable -> int64_t[2] (arith.h), the holding loop's
                        too */
@@ -30,8 +36,13 @@ typedef struct scan {
 
 static bool other_var(const ts_expr *e, void *ctx) {
   scan *s = ctx;
-  if (e->kind == TS_E_VAR && e->u.var != s->lv)
-    s->seen = true;
+  if (e->kind == TS_E_VAR && e->u.var != s->lv) {
+    bool outer = false;
+    for (int i = 0; i < s->n_outer; i++)
+      outer |= e->u.var == s->outer[i];
+    if (!outer)
+      s->seen = true;
+  }
   return true;
 }
 
@@ -176,36 +187,35 @@ static bool mentions(const ts_stmt *st, const ts_buffer *b) {
   return r.found;
 }
 
-bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
-                       const ts_buffer *b, int64_t max_bytes, ts_compact *out) {
-  if (!scratch || !blk->body || b->strides || b->ndim < 1 ||
-      b->ndim > TS_MAX_NDIM ||
-      (b->elem_offset &&
-       !(b->elem_offset->kind == TS_E_INT && b->elem_offset->u.int_value == 0)))
-    return false;
-  int64_t shape[TS_MAX_NDIM];
-  for (int d = 0; d < b->ndim; d++)
-    if (!ts_expr_is_const_int(b->shape[d], &shape[d]) || shape[d] < 1)
-      return false;
-  if (mentions(blk->init, b))
-    return false;
-  /* the one statement of the body that uses the buffer: a loop */
-  const ts_stmt *body = blk->body, *loop = NULL;
-  int n = body->kind == TS_S_SEQ ? body->u.seq.n : 1;
-  for (int i = 0; i < n; i++) {
-    const ts_stmt *st = body->kind == TS_S_SEQ ? body->u.seq.stmts[i] : body;
-    if (!mentions(st, b))
-      continue;
-    if (loop || st->kind != TS_S_FOR)
-      return false;
-    loop = st;
-  }
+/* Whether `loop` (inside the loops `outer`, outermost first) can hold
+ * one slice of `b` per iteration: 1 (and *out filled), 0 when its slice is
+ * too big (a loop inside may do), -1 when no loop inside can (an access it
+ * cannot analyse, or iterations sharing a slice). */
+static int compact_at(ts_arena *scratch, const ts_buffer *b, const int64_t *shape,
+                      const ts_stmt *const *outer, int n_outer, const ts_stmt *loop,
+                      int64_t max_bytes, ts_compact *out) {
   int64_t lo, ext;
-  if (!loop || !ts_expr_is_const_int(loop->u.for_.min, &lo) ||
-      !ts_expr_is_const_int(loop->u.for_.extent, &ext) || ext < 2 ||
+  if (!ts_expr_is_const_int(loop->u.for_.min, &lo) ||
+      !ts_expr_is_const_int(loop->u.for_.extent, &ext) || ext < 1 ||
       ext > (1 << 16))
-    return false;
-  scan s = {.a = scratch, .buf = b, .lv = loop->u.for_.var, .ok = true};
+    return -1;
+  scan s = {.a = scratch, .buf = b, .lv = loop->u.for_.var, .ok = true,
+            .n_outer = n_outer};
+  /* the iterations of the loops around and of this one, all of them */
+  int64_t olo[MAX_OUTER], oext[MAX_OUTER], total = ext;
+  for (int i = 0; i < n_outer; i++) {
+    const ts_stmt *o = outer[i];
+    if (!ts_expr_is_const_int(o->u.for_.min, &olo[i]) ||
+        !ts_expr_is_const_int(o->u.for_.extent, &oext[i]) || oext[i] < 1)
+      return -1;
+    total *= oext[i];
+    if (total > (1 << 16))
+      return -1;
+    s.outer[i] = o->u.for_.var;
+    put_range(&s, o->u.for_.var, o->u.for_.min, o->u.for_.extent);
+  }
+  if (total < 2)
+    return 0;
   put_range(&s, s.lv, loop->u.for_.min, loop->u.for_.extent);
   scan_stmt(&s, loop->u.for_.body);
   ts_ptrmap_free(&s.bind);
@@ -220,8 +230,10 @@ bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
     else
       nc++;
   }
-  if (!s.ok || nc == 0 || bytes > max_bytes)
-    return false;
+  if (!s.ok)
+    return -1;
+  if (nc == 0 || bytes > max_bytes)
+    return 0;
   /* distinct iterations, distinct slices: each slice (its collapsed
    * indices as one flat number) marked once in a bitmap */
   int64_t slices = 1;
@@ -231,8 +243,14 @@ bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
   uint8_t *used = calloc((size_t)(slices / 8 + 1), 1);
   bool ok = used != NULL;
   ts_ptrmap at = {0};
-  for (int64_t it = 0; ok && it < ext; it++) {
-    ts_ptrmap_put(&at, s.lv, ts_int(scratch, s.lv->dtype, lo + it));
+  for (int64_t it = 0; ok && it < total; it++) {
+    int64_t rest = it;
+    ts_ptrmap_put(&at, s.lv, ts_int(scratch, s.lv->dtype, lo + rest % ext));
+    rest /= ext;
+    for (int i = n_outer - 1; i >= 0; i--) {
+      ts_ptrmap_put(&at, s.outer[i], ts_int(scratch, s.outer[i]->dtype, olo[i] + rest % oext[i]));
+      rest /= oext[i];
+    }
     int64_t flat = 0;
     for (int d = 0; d < b->ndim && ok; d++) {
       if (s.kept[d])
@@ -251,9 +269,54 @@ bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
   ts_ptrmap_free(&at);
   free(used);
   if (!ok)
-    return false;
+    return -1;
   out->loop = loop;
   memcpy(out->keep, s.kept, sizeof out->keep);
   out->bytes = bytes;
-  return true;
+  return 1;
+}
+
+bool ts_compact_buffer(ts_arena *scratch, const ts_block *blk,
+                       const ts_buffer *b, int64_t max_bytes, ts_compact *out) {
+  if (!scratch || !blk->body || b->strides || b->ndim < 1 ||
+      b->ndim > TS_MAX_NDIM ||
+      (b->elem_offset &&
+       !(b->elem_offset->kind == TS_E_INT && b->elem_offset->u.int_value == 0)))
+    return false;
+  int64_t shape[TS_MAX_NDIM];
+  for (int d = 0; d < b->ndim; d++)
+    if (!ts_expr_is_const_int(b->shape[d], &shape[d]) || shape[d] < 1)
+      return false;
+  if (mentions(blk->init, b))
+    return false;
+  /* the one statement of the body that uses the buffer: a loop; where its
+   * slice is too big, the one loop of its body that uses the buffer, and so
+   * on down, the loops above the holding one fixed per slice */
+  const ts_stmt *outer[MAX_OUTER];
+  int n_outer = 0;
+  const ts_stmt *body = blk->body;
+  for (;;) {
+    const ts_stmt *loop = NULL;
+    int n = body->kind == TS_S_SEQ ? body->u.seq.n : 1;
+    for (int i = 0; i < n; i++) {
+      const ts_stmt *st = body->kind == TS_S_SEQ ? body->u.seq.stmts[i] : body;
+      if (!mentions(st, b))
+        continue;
+      if (loop || st->kind != TS_S_FOR)
+        return false;
+      loop = st;
+    }
+    /* (a slice declared in a loop's body: not in a vectorized or an
+     * unrolled one) */
+    if (!loop || (n_outer > 0 && loop->u.for_.kind != TS_FOR_SERIAL &&
+                  loop->u.for_.kind != TS_FOR_PARALLEL))
+      return false;
+    int r = compact_at(scratch, b, shape, outer, n_outer, loop, max_bytes, out);
+    if (r > 0)
+      return true;
+    if (r < 0 || n_outer == MAX_OUTER)
+      return false;
+    outer[n_outer++] = loop;
+    body = loop->u.for_.body;
+  }
 }

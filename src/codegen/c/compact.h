@@ -9,7 +9,13 @@
  * per iteration, so private to each thread of a parallel loop) with the
  * collapsed dimensions of extent 1.  An intermediate result then stays in
  * L1 between its producer and its consumer instead of streaming a whole
- * tensor through memory. */
+ * tensor through memory.  Where that loop's slice is over the limit, a
+ * loop nested in it (the only statement of each body on the way that uses
+ * the buffer) may hold a smaller one: the variables of the loops around it
+ * then count as fixed per slice, and distinct iterations of all of them
+ * must give distinct slices (a depthwise conv's result: one output row per
+ * iteration of the row loop inside the parallel loop over channel
+ * blocks). */
 #ifndef TESSERA_CODEGEN_C_COMPACT_H
 #define TESSERA_CODEGEN_C_COMPACT_H
 
@@ -20,7 +26,7 @@
 #include "tessera/runtime.h"
 
 typedef struct ts_compact {
-  const ts_stmt *loop; /* the loop of the block's body holding every access */
+  const ts_stmt *loop; /* the loop holding every access (declares the slice) */
   bool keep[TS_MAX_NDIM]; /* kept dimensions; the others have extent 1 */
   int64_t bytes;          /* the slice's size */
 } ts_compact;
