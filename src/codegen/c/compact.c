@@ -212,10 +212,12 @@ static int compact_at(ts_arena *scratch, const ts_buffer *b, const int64_t *shap
     if (total > (1 << 16))
       return -1;
     s.outer[i] = o->u.for_.var;
-    put_range(&s, o->u.for_.var, o->u.for_.min, o->u.for_.extent);
   }
   if (total < 2)
     return 0;
+  /* (the maps filled from here on: no return before they are freed) */
+  for (int i = 0; i < n_outer; i++)
+    put_range(&s, outer[i]->u.for_.var, outer[i]->u.for_.min, outer[i]->u.for_.extent);
   put_range(&s, s.lv, loop->u.for_.min, loop->u.for_.extent);
   scan_stmt(&s, loop->u.for_.body);
   ts_ptrmap_free(&s.bind);
