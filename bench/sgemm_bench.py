@@ -6,7 +6,8 @@ samples, each >= 2 ms, after >= 0.2 s of warm-up; bench/sgemm_bench.c), at
 1 and 2 threads.  Prints GFLOP/s and ratios and appends them to
 bench/RESULTS.md.
 
-usage: bench/sgemm_bench.py TESSERA_BINARY [M,K,N ...]
+usage: bench/sgemm_bench.py TESSERA_BINARY [--no-record] [M,K,N ...]
+(--no-record: print only, RESULTS.md untouched)
 """
 import datetime
 import os
@@ -47,8 +48,11 @@ def main():
     tessera = os.path.abspath(sys.argv[1])
     build_dir = os.path.dirname(tessera)
     shapes = SHAPES
-    if len(sys.argv) > 2:
-        shapes = [tuple(int(x) for x in s.split(",")) for s in sys.argv[2:]]
+    args = sys.argv[2:]
+    record = "--no-record" not in args
+    args = [a for a in args if a != "--no-record"]
+    if args:
+        shapes = [tuple(int(x) for x in s.split(",")) for s in args]
     tmp = tempfile.mkdtemp(prefix="tessera_sgemm_")
     harness = os.path.join(tmp, "sgemm_bench")
     subprocess.run(["cc", "-O2", "-I", os.path.join(ROOT, "include"),
@@ -103,8 +107,9 @@ def main():
                       g["onednn"][1], g["openblas"][1],
                       g["tessera"][1] / g["onednn"][1],
                       g["tessera"][1] / g["openblas"][1]))
-    with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
-        f.write("\n".join(lines) + "\n")
+    if record:
+        with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -54,8 +54,8 @@ typedef struct cg {
   ts_status *err;
   int parallel_depth;
   int tmp_counter;
-  /* micro-kernels used so far (see emit_micro_kernel): 10000 for the
-   * nested-k variant + MR*100 + NR/16 */
+  /* micro-kernels used so far (see emit_micro_kernel): 100000 for the
+   * nested-k variant + MR*1000 + NR */
   TS_VEC(int) ukernels;
   /* Index simplification (ir/arith.h): the loops in scope with static
    * bounds (ts_var* -> int64_t[2]) and the iteration variables of the blocks
@@ -794,35 +794,53 @@ static void emit_for(cg *c, const ts_stmt *s) {
 
 /* ---- micro-kernels ----------------------------------------------------------
  * The sgemm kernel keeps an MR x NR tile of C in vector registers (GCC vector
- * extensions, 16 floats per vector: zmm with AVX-512, two ymm with AVX2) and
- * runs the whole k loop: per k, NR/16 vector loads of B, MR broadcasts of A,
- * MR*NR/16 FMAs.  A and B are walked by pointers; when the MR values of A per
- * k are consecutive (sai == 1: A packed into [M/MR, K, MR] panels) the
- * broadcasts use constant offsets from one pointer. */
+ * extensions) and runs the whole k loop: per k, NR/VW vector loads of B, MR
+ * broadcasts of A, MR*NR/VW FMAs.  The vector width VW is the widest the
+ * compiler's target has (TS_VN: 16 floats with AVX-512, 8 with AVX/AVX2, 4
+ * otherwise; an NR below it uses NR), decided when the C is compiled, so
+ * that a kernel never works on vectors wider than the machine's registers
+ * (GCC splits those into halves through the stack: 6 GFLOP/s on an AVX2
+ * Zen 3 for a 4x16 tile in 16-float vectors).  A and B are walked by
+ * pointers; when the MR values of A per k are consecutive (sai == 1: A
+ * packed into [M/MR, K, MR] panels) the broadcasts use constant offsets
+ * from one pointer. */
 static const char micro_kernels[] =
-    "typedef float ts_v16f __attribute__((vector_size(64), aligned(4)));\n"
-    "typedef float ts_v8f __attribute__((vector_size(32), aligned(4)));\n"
+    "#if defined(__AVX512F__)\n"
+    "#define TS_VN 16\n"
+    "#elif defined(__AVX__)\n"
+    "#define TS_VN 8\n"
+    "#else\n"
+    "#define TS_VN 4\n"
+    "#endif\n"
+    "/* the vector width and count of an NR-float row of a tile */\n"
+    "#define TS_UK_VW(NR) ((NR) < TS_VN ? (NR) : TS_VN)\n"
+    "#define TS_UK_TYPES(NR)                                                  \\\n"
+    "  enum { VW = TS_UK_VW(NR), NV = (NR) / TS_UK_VW(NR) };                  \\\n"
+    "  typedef float VT __attribute__((vector_size(4 * TS_UK_VW(NR)), aligned(4)));\n"
     "/* a vector of B kept in a register for the k step: GCC otherwise folds\n"
     " * its load into each FMA that uses it (MR loads of it per k, which\n"
     " * saturate the load ports; -DTS_UK_NOPIN in TESSERA_CFLAGS to compare) */\n"
     "#if defined(__AVX512F__) && !defined(TS_UK_NOPIN)\n"
     "#define TS_UK_PIN(x) __asm__(\"\" : \"+v\"(x))\n"
+    "#elif defined(__AVX__) && !defined(TS_UK_NOPIN)\n"
+    "#define TS_UK_PIN(x) __asm__(\"\" : \"+x\"(x))\n"
     "#else\n"
     "#define TS_UK_PIN(x) ((void)0)\n"
     "#endif\n"
-    "#define TS_UK_SGEMM_DEF(MR, NV)                                          \\\n"
-    "static inline __attribute__((always_inline)) void ts_uk_sgemm_##MR##x##NV( \\\n"
+    "#define TS_UK_SGEMM_DEF(MR, NR)                                          \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_sgemm_##MR##x##NR( \\\n"
     "    int64_t K, float *restrict C, int64_t sci, const float *restrict A,  \\\n"
     "    int64_t sai, int64_t sak, const float *restrict B, int64_t sbk) {    \\\n"
-    "  ts_v16f acc[MR][NV];                                                   \\\n"
+    "  TS_UK_TYPES(NR)                                                        \\\n"
+    "  VT acc[MR][NV];                                                        \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    acc[i][v] = *(const ts_v16f *)(C + i * sci + 16 * v);                \\\n"
+    "    acc[i][v] = *(const VT *)(C + i * sci + VW * v);                     \\\n"
     "  if (sai == 1) {                                                        \\\n"
     "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
-    "      ts_v16f b[NV];                                                     \\\n"
+    "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        { b[v] = *(const ts_v16f *)(B + 16 * v); TS_UK_PIN(b[v]); }      \\\n"
+    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v]); }           \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
     "        const float a = A[i];                                            \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
@@ -831,9 +849,9 @@ static const char micro_kernels[] =
     "    }                                                                    \\\n"
     "  } else {                                                               \\\n"
     "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
-    "      ts_v16f b[NV];                                                     \\\n"
+    "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        { b[v] = *(const ts_v16f *)(B + 16 * v); TS_UK_PIN(b[v]); }      \\\n"
+    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v]); }           \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
     "        const float a = A[i * sai];                                      \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
@@ -843,7 +861,7 @@ static const char micro_kernels[] =
     "  }                                                                      \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
-    "    *(ts_v16f *)(C + i * sci + 16 * v) = acc[i][v];                      \\\n"
+    "    *(VT *)(C + i * sci + VW * v) = acc[i][v];                           \\\n"
     "}\n"
     "/* how far ahead (floats) the nested kernel prefetches B: a conv's\n"
     " * weight streams through it, faster than the hardware prefetcher\n"
@@ -851,7 +869,8 @@ static const char micro_kernels[] =
     "#ifndef TS_UK_PF\n"
     "#define TS_UK_PF 4096\n"
     "#endif\n"
-    "#define TS_UK4_BEGIN(MR, NV, VW, VT)                                     \\\n"
+    "#define TS_UK4_BEGIN(MR, NR)                                             \\\n"
+    "  TS_UK_TYPES(NR)                                                        \\\n"
     "  VT acc[MR][NV];                                                        \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                  \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                  \\\n"
@@ -865,38 +884,38 @@ static const char micro_kernels[] =
     "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
     "        { b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v); TS_UK_PIN(b[v]); }\n"
-    "#define TS_UK4_END(MR, NV, VW, VT)                                       \\\n"
+    "#define TS_UK4_END(MR)                                                   \\\n"
     "    }                                                                    \\\n"
     "  }                                                                      \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                  \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                  \\\n"
     "    *(VT *)(C + i * sci + VW * v) = acc[i][v];\n"
-    "#define TS_UK_SGEMM4_DEF(MR, NV, VW, VT)                                 \\\n"
-    "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NV##w##VW( \\\n"
+    "#define TS_UK_SGEMM4_DEF(MR, NR)                                         \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_sgemm4_##MR##x##NR( \\\n"
     "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
     "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
     "    const float *restrict B, const int64_t *sbk) {                       \\\n"
-    "  TS_UK4_BEGIN(MR, NV, VW, VT)                                           \\\n"
-    "      if (NV >= 2)                                                       \\\n"
-    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "          __builtin_prefetch(b_ + k * sbk[3] + VW * v + TS_UK_PF, 0, 3);   \\\n"
+    "  TS_UK4_BEGIN(MR, NR)                                                   \\\n"
+    "      if (NR >= 32)                                                      \\\n"
+    "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NR / 16; v++)       \\\n"
+    "          __builtin_prefetch(b_ + k * sbk[3] + 16 * v + TS_UK_PF, 0, 3);   \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {            \\\n"
     "        const float a = a_[i * sai + k * sak[3]];                        \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
     "          acc[i][v] += a * b[v];                                         \\\n"
     "      }                                                                  \\\n"
-    "  TS_UK4_END(MR, NV, VW, VT)                                             \\\n"
+    "  TS_UK4_END(MR)                                                         \\\n"
     "}\n"
-    "#define TS_UK_DW4_DEF(MR, NV, VW, VT)                                    \\\n"
-    "static inline __attribute__((always_inline)) void ts_uk_dw4_##MR##x##NV##w##VW( \\\n"
+    "#define TS_UK_DW4_DEF(MR, NR)                                            \\\n"
+    "static inline __attribute__((always_inline)) void ts_uk_dw4_##MR##x##NR( \\\n"
     "    const int64_t *K, float *restrict C, int64_t sci,                    \\\n"
     "    const float *restrict A, int64_t sai, const int64_t *sak,            \\\n"
     "    const float *restrict B, const int64_t *sbk) {                       \\\n"
-    "  TS_UK4_BEGIN(MR, NV, VW, VT)                                           \\\n"
+    "  TS_UK4_BEGIN(MR, NR)                                                   \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)              \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
     "        acc[i][v] += *(const VT *)(a_ + i * sai + k * sak[3] + VW * v) * b[v];\\\n"
-    "  TS_UK4_END(MR, NV, VW, VT)                                             \\\n"
+    "  TS_UK4_END(MR)                                                         \\\n"
     "}\n";
 
 /* Structural equality of index expressions (variables by identity). */
@@ -1130,11 +1149,9 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   /* Which load is A (broadcast) and which B (vector along j) is decided at
    * run time from the strides: try (a, b) then (b, a). */
   const ts_expr *acc[3] = {cl, mul->u.bin.a, mul->u.bin.b};
-  /* 16-float vectors, or one 8-float vector (then the nested form) */
-  int vw = nr == 8 ? 8 : 16;
-  int nv = (int)(nr / vw);
-  bool nested = nk > 1 || vw == 8;
-  int key = (vw == 8 ? 100000 : 0) + (nested ? 10000 : 0) + (int)mr * 100 + nv;
+  /* one kernel per (form, MR, NR); its vector width is the target's */
+  bool nested = nk > 1;
+  int key = (nested ? 100000 : 0) + (int)mr * 1000 + (int)nr;
   bool have = false;
   for (size_t i = 0; i < c->ukernels.len; i++)
     have |= c->ukernels.data[i] == key;
@@ -1221,12 +1238,12 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
          o ? "} else if" : "if", ia, dj, ib, di, ib, dj);
     if (!nested) {
       line(c,
-           "  ts_uk_sgemm_%lldx%d(ts_uk_K[%d], %s + ts_uk_o[0][0], "
+           "  ts_uk_sgemm_%lldx%lld(ts_uk_K[%d], %s + ts_uk_o[0][0], "
            "ts_uk_zs[0][%d], "
            "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_zs[%d][0], %s + "
            "ts_uk_o[0][%d], "
            "ts_uk_zs[%d][0]);",
-           (long long)mr, nv, UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di,
+           (long long)mr, (long long)nr, UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di,
            ia, o ? an1 : an2, ib, ib);
     } else {
       line(c, "  int64_t ts_uk_sa[%d] = {0}, ts_uk_sb[%d] = {0};", UK_MAX_K,
@@ -1238,11 +1255,11 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
             l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
       line(
           c,
-          "  ts_uk_sgemm4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
+          "  ts_uk_sgemm4_%lldx%lld(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
           "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + "
           "ts_uk_o[0][%d], "
           "ts_uk_sb);",
-          (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
+          (long long)mr, (long long)nr, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
           ib);
     }
   }
@@ -1259,9 +1276,9 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       line(c, "  ts_uk_sa[%d] = ts_uk_zs[%d][%d]; ts_uk_sb[%d] = ts_uk_zs[%d][%d];",
            l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
     line(c,
-         "  ts_uk_dw4_%lldx%dw%d(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
+         "  ts_uk_dw4_%lldx%lld(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
          "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb);",
-         (long long)mr, nv, vw, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
+         (long long)mr, (long long)nr, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
   }
   line(c, "} else {");
   c->indent++;
@@ -1773,15 +1790,12 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source) {
     if (c.tr_used) ts_strbuf_append(&uk, tr_kernel);
     if (c.ukernels.len) ts_strbuf_append(&uk, micro_kernels);
     for (size_t i = 0; i < c.ukernels.len; i++) {
-      int key = c.ukernels.data[i];
-      int w = key >= 100000 ? 8 : 16;
-      if (key % 100000 >= 10000)
-        ts_strbuf_printf(&uk,
-                         "TS_UK_SGEMM4_DEF(%d, %d, %d, ts_v%df)\n"
-                         "TS_UK_DW4_DEF(%d, %d, %d, ts_v%df)\n",
-                         key % 10000 / 100, key % 100, w, w, key % 10000 / 100, key % 100, w, w);
+      int key = c.ukernels.data[i], mr = key % 100000 / 1000, nr = key % 1000;
+      if (key >= 100000)
+        ts_strbuf_printf(&uk, "TS_UK_SGEMM4_DEF(%d, %d)\nTS_UK_DW4_DEF(%d, %d)\n", mr, nr,
+                         mr, nr);
       else
-        ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", key % 10000 / 100, key % 100);
+        ts_strbuf_printf(&uk, "TS_UK_SGEMM_DEF(%d, %d)\n", mr, nr);
     }
     ts_strbuf_append(&uk, "\n");
     ts_strbuf_append(&uk, c.out.data + body_start);
