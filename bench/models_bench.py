@@ -30,8 +30,10 @@ The peers run in bench/.venv (bench/peers_venv.sh: Debian's python with
 from PyPI); a peer that cannot be installed or fails on a model is recorded
 as "unavailable: <reason>" / "failed: <reason>".
 
-usage: bench/models_bench.py TESSERA_BINARY [MODEL ...]
-       (MODEL: mlp, mlp_b64, mobilenet_v2, resnet18, bert_layer)
+usage: bench/models_bench.py TESSERA_BINARY [--no-record] [--peers P,..] [MODEL ...]
+       (MODEL: mlp, mlp_b64, mobilenet_v2, resnet18, bert_layer;
+        --peers: a subset of eager,torchscript,ort,tvm, the others skipped;
+        --no-record: print only, RESULTS.md untouched)
 """
 import datetime
 import json
@@ -252,10 +254,14 @@ def tessera_bench(tessera, stems, tmp):
     return res
 
 
-def peers_bench(stems, tmp, venv_error, tvm_unavailable):
+def peers_bench(stems, tmp, venv_error, tvm_unavailable, wanted=PEERS):
     res = {}
     for peer in PEERS:
         for t in THREADS:
+            if peer not in wanted:
+                for s in stems:
+                    res[(s, peer, t)] = {"error": "skipped"}
+                continue
             if venv_error or (peer == "tvm" and tvm_unavailable):
                 why = venv_error or tvm_unavailable
                 for s in stems:
@@ -321,7 +327,22 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     tessera = os.path.abspath(sys.argv[1])
-    stems = sys.argv[2:] or [m[0] for m in MODELS]
+    args = sys.argv[2:]
+    record = "--no-record" not in args
+    args = [a for a in args if a != "--no-record"]
+    wanted = PEERS
+    if "--peers" in args:
+        i = args.index("--peers")
+        if i + 1 >= len(args):
+            sys.exit("models_bench.py: --peers needs a list")
+        wanted = tuple(args[i + 1].split(","))
+        for p in wanted:
+            if p not in PEERS:
+                sys.exit("models_bench.py: unknown peer '%s'" % p)
+        if "eager" not in wanted:
+            wanted = wanted + ("eager",)  # the reference output
+        del args[i:i + 2]
+    stems = args or [m[0] for m in MODELS]
     for s in stems:
         if s not in [m[0] for m in MODELS]:
             sys.exit("models_bench.py: unknown model '%s'" % s)
@@ -331,7 +352,7 @@ def main():
     ensure_models(stems)
     tmp = tempfile.mkdtemp(prefix="tessera_models_")
     tess = tessera_bench(tessera, stems, tmp)
-    peers = peers_bench(stems, tmp, venv_error, tvm_unavailable)
+    peers = peers_bench(stems, tmp, venv_error, tvm_unavailable, wanted)
     load_end = loadavg()
 
     import numpy as np
@@ -407,6 +428,9 @@ def main():
         % (now, cpu_name(), load_start, load_end, elapsed, BUDGET_S,
            versions(), TVM_TARGET, table, ", ".join(compile_cells) or "-",
            ", ".join(tvm_prep) or "-"))
+    if not record:
+        print("\nmodels_bench: not recorded (%.0f s)" % elapsed)
+        return
     with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
         f.write(text)
     print("\nmodels_bench: appended to bench/RESULTS.md (%.0f s)" % elapsed)

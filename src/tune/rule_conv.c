@@ -362,17 +362,28 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
   ts_arena *a = ts_module_arena(ts_schedule_module(c->s));
   ts_dtype it = ci->data->shape[0]->dtype, wt = ci->weight->shape[0]->dtype;
   bool dw = ci->depthwise;
-  int64_t FB = ci->FB;
+  /* channel blocks of the target's width (rule_channel_block: 16, or 8
+   * with AVX2's 16 registers) */
+  int64_t W = rule_channel_block(c->t);
+  int64_t FB = ci->FB > W && ci->F % W == 0 ? W : ci->FB;
   int64_t CB = dw ? FB
-               : ci->C % 16 == 0 ? 16
-               : ci->C < 16      ? ci->C
-                                 : divisor_at_most(ci->C, 16);
+               : ci->C % W == 0 ? W
+               : ci->C < W      ? ci->C
+                                : divisor_at_most(ci->C, W);
   /* an input kept blocked between convolutions (rule_layout.c): its
    * blocks are the input channel blocks, so the padding nest copies them */
   int64_t SB = blocked_source(c, ci);
   if (SB && ci->C % SB == 0 && (!dw || SB == FB)) CB = SB;
-  int64_t MR = divisor_at_most(ci->OW, 14);
-  if (MR < 4 && ci->OW <= 16) MR = ci->OW;
+  /* columns per tile: the accumulators (MR x FB/V vectors) within 28 of
+   * AVX-512's 32 registers, 14 of AVX2's 16 (7x16: the weight vectors
+   * stay FMA memory operands, see TS_UK_PIN in codegen_c.c; measured on a
+   * Zen 3, 7x16 66-75 GFLOP/s against 43 with the weights pinned and 14x16
+   * spilling) */
+  int64_t V = c->t->vector_bytes / 4 < FB ? c->t->vector_bytes / 4 : FB;
+  int64_t mr_max = (c->t->num_vregs >= 32 ? 28 : 14) / (FB / V);
+  if (mr_max > 14) mr_max = 14;
+  int64_t MR = divisor_at_most(ci->OW, mr_max);
+  if (MR < 4 && ci->OW <= mr_max + 2) MR = ci->OW;
   /* output channels per tile: more than one vector, so that a broadcast
    * of the input feeds several FMAs: 14x32 (28 accumulators, 14 broadcasts
    * and 2 loads per 28 FMAs, where 14x16 needs 15 loads for 14), 7x64 (28
@@ -388,7 +399,9 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * 576->96 206 -> 175, 384->64 143 -> 120; a Zen 4 had lost with every
    * pointwise conv at 32, the 16->96 and 24->144 expansions included:
    * 9.1 -> 10.0 ms). */
-  if (!dw && ci->C >= 16 && ci->KH * ci->KW > 1) {
+  if (c->t->num_vregs < 32) {
+    /* 16 registers: MR columns of one vector (8 channels) */
+  } else if (!dw && ci->C >= 16 && ci->KH * ci->KW > 1) {
     if (MR <= 7 && ci->F % 64 == 0) FB = 64;
     else if (MR <= 14 && ci->F % 32 == 0) FB = 32;
   } else if (!dw && CB < ci->KW && MR <= 14 && ci->F % 32 == 0) {

@@ -34,6 +34,7 @@ typedef struct plan {
   ts_module *sm;              /* the schedule's copy (PrimFuncs rewritten) */
   TS_VEC(const char *) convs; /* names of convolution kernels */
   TS_VEC(cand) cands;
+  int64_t max_block;          /* the widest channel block: 16 or 8 */
 } plan;
 
 static bool is_conv_func(const ts_primfunc *f) {
@@ -110,7 +111,7 @@ static void scan_uses(plan *p, const ts_gexpr *e, bool ok) {
   }
 }
 
-static int64_t block_of(const ts_sinfo *si) {
+static int64_t block_of(const ts_sinfo *si, int64_t max_block) {
   int64_t c, d;
   if (!si || si->kind != TS_SI_TENSOR || si->u.tensor.ndim != 4 ||
       !si->u.tensor.shape || si->u.tensor.dtype.code != TS_FLOAT ||
@@ -120,7 +121,7 @@ static int64_t block_of(const ts_sinfo *si) {
     if (!ts_expr_is_const_int(si->u.tensor.shape[i], &d) || d <= 0)
       return 0;
   ts_expr_is_const_int(si->u.tensor.shape[1], &c);
-  return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : 0;
+  return c % 16 == 0 && max_block >= 16 ? 16 : c % 8 == 0 ? 8 : 0;
 }
 
 /* The layout demanded of each parameter of `f` by its call sites (n_params
@@ -316,7 +317,7 @@ static void each_binding(plan *p, void (*fn)(plan *, ts_binding *)) {
 static void add_candidate(plan *p, ts_binding *bd) {
   const char *callee = call_tir_callee(bd->value);
   int64_t B = bd->kind == TS_BIND_VAR && callee && in_list(p, callee)
-                  ? block_of(bd->var->sinfo)
+                  ? block_of(bd->var->sinfo, p->max_block)
                   : 0;
   if (B)
     ts_vec_push(&p->cands, ((cand){bd->var, B}));
@@ -338,8 +339,9 @@ static void retype_binding(plan *p, ts_binding *bd) {
   }
 }
 
-void rule_propagate_layouts(ts_schedule *s, ts_module *m, ts_strbuf *explain) {
-  plan p = {.m = m, .sm = ts_schedule_module(s)};
+void rule_propagate_layouts(ts_schedule *s, ts_module *m, const ts_target *t,
+                            ts_strbuf *explain) {
+  plan p = {.m = m, .sm = ts_schedule_module(s), .max_block = rule_channel_block(t)};
   for (int i = 0; i < p.sm->n_funcs; i++) {
     if (p.sm->funcs[i].kind != TS_FUNC_PRIM)
       continue;

@@ -46,7 +46,12 @@ void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
  * layout (rule_layout.c): rewrites the kernels' parameters in the schedule
  * `s` and the struct info of `m`'s graph functions (m is the module s was
  * made from); a line in `explain` when any tensor is blocked. */
-void rule_propagate_layouts(ts_schedule *s, ts_module *m, ts_strbuf *explain);
+void rule_propagate_layouts(ts_schedule *s, ts_module *m, const ts_target *t,
+                            ts_strbuf *explain);
+/* The widest channel block of the blocked layouts on target t: 16 where
+ * the micro-kernel's 16 accumulators fit twice over (32 registers), else
+ * 8 (AVX2: one vector per block, as oneDNN's nChw8c there). */
+int64_t rule_channel_block(const ts_target *t);
 /* Inlines the injective blocks that write intermediate buffers (not
  * parameters, not `keep0`/`keep1`, not blocks already scheduled) into their
  * consumers, TVM's auto-inline: an elementwise chain or an epilogue becomes

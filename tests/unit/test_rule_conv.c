@@ -31,11 +31,26 @@ static int64_t widest_block;
 /* extents of the loops annotated as micro-kernels (the first reduction
  * loop: C/CB, or KH where the channel blocks run outside the rows) */
 static int64_t uk_extent[8];
+/* the columns of the first micro-kernel's tile (the loop over them is the
+ * second innermost of its nest) */
+static int64_t uk_mr;
+/* the targets of the cases whose structure depends on the ISA (the
+ * generated C is compiled for the host either way) */
+#define AVX512 "cpu -mcpu=skylake-avx512"
+#define AVX2 "cpu -mcpu=haswell"
+
+static void find_mr(const ts_stmt *s) {
+  while (s && s->kind == TS_S_FOR && s->u.for_.body && s->u.for_.body->kind == TS_S_FOR &&
+         s->u.for_.body->u.for_.body && s->u.for_.body->u.for_.body->kind == TS_S_FOR)
+    s = s->u.for_.body;
+  if (s && s->kind == TS_S_FOR) ts_expr_is_const_int(s->u.for_.extent, &uk_mr);
+}
 
 static bool count(const ts_stmt *s, void *ctx) {
   (void)ctx;
   if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel")) {
     if (n_micro < 8) ts_expr_is_const_int(s->u.for_.extent, &uk_extent[n_micro]);
+    if (n_micro == 0) find_mr(s);
     n_micro++;
   }
   int64_t ext;
@@ -121,7 +136,7 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     ts_status_free(st);
   } else {
     n_micro = n_pack = n_blocked = n_copies = n_loops_21 = 0;
-    widest_block = 0;
+    widest_block = uk_mr = 0;
     for (int i = 0; i < m->n_funcs; i++)
       if (m->funcs[i].kind == TS_FUNC_PRIM) ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
     if (want_micro) {
@@ -149,6 +164,13 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     /* 1x1: 32 output channels per tile from 32 input channels up */
     if (!strcmp(name, "conv_1x1_c64_f64")) CHECK_EQ_INT(widest_block, 32);
     if (!strcmp(name, "conv_1x1_c16_f64")) CHECK_EQ_INT(widest_block, 16);
+    /* AVX2's 16 registers: channel blocks of 8 (one vector), 14 columns
+     * per tile (uk_mr: the extent of the loop inside the reductions) */
+    if (strstr(name, "_avx2")) CHECK_EQ_INT(widest_block, 8);
+    if (!strcmp(name, "conv_3x3_c64_f64_avx2") && n_micro >= 1) {
+      CHECK_EQ_INT(uk_extent[0], 8);
+      CHECK_EQ_INT(uk_mr, 14);
+    }
     if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
       n_pad_with_dw = 0;
       for (int i = 0; i < m->n_funcs; i++)
@@ -370,11 +392,14 @@ int main(void) {
       {"conv_3x3_c16_f32_12x12", CONV_BIAS_RELU(1, 16, 12, 12, 32, 3, 1, 1), 1, true, 0, NULL},
       {"conv_7x7_output_f64_fb32", CONV_BIAS_RELU(1, 16, 7, 7, 64, 3, 1, 1), 1, true, 0, NULL},
       {"conv_f24_fb8", CONV_BIAS_RELU(1, 12, 8, 8, 24, 1, 1, 0), 1, true, 0, NULL},
-      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0, NULL},
-      {"conv_stem_3ch_7x7_s2_f64", CONV_BIAS_RELU(1, 3, 30, 30, 64, 7, 2, 3), 1, true, 0, NULL},
+      {"conv_stem_3ch_7x7_s2", CONV_BIAS_RELU(1, 3, 32, 32, 16, 7, 2, 3), 1, true, 0, AVX512},
+      {"conv_stem_3ch_7x7_s2_f64", CONV_BIAS_RELU(1, 3, 30, 30, 64, 7, 2, 3), 1, true, 0, AVX512},
+      {"conv_stem_3ch_7x7_s2_f64_avx2", CONV_BIAS_RELU(1, 3, 30, 30, 64, 7, 2, 3), 1, true, 0,
+       AVX2},
       {"conv_1x1_s2_c24", CONV_BIAS_RELU(1, 24, 14, 14, 32, 1, 2, 0), 1, true, 0, NULL},
-      {"conv_1x1_c64_f64", CONV_BIAS_RELU(1, 64, 14, 14, 64, 1, 1, 0), 1, true, 0, NULL},
-      {"conv_1x1_c16_f64", CONV_BIAS_RELU(1, 16, 14, 14, 64, 1, 1, 0), 1, true, 0, NULL},
+      {"conv_1x1_c64_f64", CONV_BIAS_RELU(1, 64, 14, 14, 64, 1, 1, 0), 1, true, 0, AVX512},
+      {"conv_1x1_c16_f64", CONV_BIAS_RELU(1, 16, 14, 14, 64, 1, 1, 0), 1, true, 0, AVX512},
+      {"conv_3x3_c64_f64_avx2", CONV_BIAS_RELU(1, 64, 28, 28, 64, 3, 1, 1), 1, true, 0, AVX2},
       {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_residual", conv_residual, 1, true, 0, NULL},
@@ -382,14 +407,15 @@ int main(void) {
       {"depthwise_clip", depthwise, 1, true, 0, NULL},
       {"depthwise_s2", depthwise_s2, 1, true, 0, NULL},
       {"depthwise_s2_batch2", depthwise_s2_batch2, 1, true, 0, NULL},
-      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4, NULL},
+      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4, AVX512},
+      {"conv_chain_blocked_8_avx2", conv_chain, 5, true, 4, AVX2},
       {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2, NULL},
       {"maxpool_3x3_s2", maxpool, 0, false, 0, NULL},
       {"elementwise_chain", elementwise, 0, false, 0, NULL},
       {"conv_7x7_c64_channel_blocks_outside_rows", CONV_BIAS_RELU(1, 64, 7, 7, 256, 3, 1, 1), 1,
-       true, 0, "cpu -mcpu=native -l2-kb=256 -num-cores=2"},
+       true, 0, AVX512 " -l2-kb=256 -num-cores=2"},
       {"conv_7x7_c64_rows_outside", CONV_BIAS_RELU(1, 64, 7, 7, 256, 3, 1, 1), 1, true, 0,
-       "cpu -mcpu=native -l2-kb=4096 -num-cores=2"},
+       AVX512 " -l2-kb=4096 -num-cores=2"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check_cur_failed_ = 0;

@@ -797,7 +797,8 @@ static void emit_for(cg *c, const ts_stmt *s) {
  * extensions) and runs the whole k loop: per k, NR/VW vector loads of B, MR
  * broadcasts of A, MR*NR/VW FMAs.  The vector width VW is the widest the
  * compiler's target has (TS_VN: 16 floats with AVX-512, 8 with AVX/AVX2, 4
- * otherwise; an NR below it uses NR), decided when the C is compiled, so
+ * otherwise) where it divides NR, else 8 (NR is a multiple of 8: 24 on
+ * AVX2, 8), decided when the C is compiled, so
  * that a kernel never works on vectors wider than the machine's registers
  * (GCC splits those into halves through the stack: 6 GFLOP/s on an AVX2
  * Zen 3 for a 4x16 tile in 16-float vectors).  A and B are walked by
@@ -813,25 +814,34 @@ static const char micro_kernels[] =
     "#define TS_VN 4\n"
     "#endif\n"
     "/* the vector width and count of an NR-float row of a tile */\n"
-    "#define TS_UK_VW(NR) ((NR) < TS_VN ? (NR) : TS_VN)\n"
-    "#define TS_UK_TYPES(NR)                                                  \\\n"
-    "  enum { VW = TS_UK_VW(NR), NV = (NR) / TS_UK_VW(NR) };                  \\\n"
+    "#define TS_UK_VW(NR) ((NR) % TS_VN == 0 ? TS_VN : (NR) % 8 == 0 ? 8 : 4)\n"
+    "#define TS_UK_TYPES(MR, NR)                                              \\\n"
+    "  enum { VW = TS_UK_VW(NR), NV = (NR) / TS_UK_VW(NR), UK_MR = (MR) };     \\\n"
     "  typedef float VT __attribute__((vector_size(4 * TS_UK_VW(NR)), aligned(4)));\n"
     "/* a vector of B kept in a register for the k step: GCC otherwise folds\n"
     " * its load into each FMA that uses it (MR loads of it per k, which\n"
-    " * saturate the load ports; -DTS_UK_NOPIN in TESSERA_CFLAGS to compare) */\n"
+    " * saturate the load ports; -DTS_UK_NOPIN in TESSERA_CFLAGS to compare),\n"
+    " * as many of B's vectors as the registers hold beside the tile and a\n"
+    " * broadcast (7x16 on AVX2's 16 registers: 14 accumulators, one of\n"
+    " * B's two vectors in a register, the other an FMA memory operand: 15\n"
+    " * loads per 14 FMAs instead of 21, which Zen 3's two vector loads per\n"
+    " * cycle could not feed) */\n"
     "#if defined(__AVX512F__) && !defined(TS_UK_NOPIN)\n"
-    "#define TS_UK_PIN(x) __asm__(\"\" : \"+v\"(x))\n"
+    "#define TS_UK_PIN1(x) __asm__(\"\" : \"+v\"(x))\n"
+    "#define TS_NREG 32\n"
     "#elif defined(__AVX__) && !defined(TS_UK_NOPIN)\n"
-    "#define TS_UK_PIN(x) __asm__(\"\" : \"+x\"(x))\n"
+    "#define TS_UK_PIN1(x) __asm__(\"\" : \"+x\"(x))\n"
+    "#define TS_NREG 16\n"
     "#else\n"
-    "#define TS_UK_PIN(x) ((void)0)\n"
+    "#define TS_UK_PIN1(x) ((void)0)\n"
+    "#define TS_NREG 16\n"
     "#endif\n"
+    "#define TS_UK_PIN(x, v) do { if ((v) < TS_NREG - 1 - UK_MR * NV) TS_UK_PIN1(x); } while (0)\n"
     "#define TS_UK_SGEMM_DEF(MR, NR)                                          \\\n"
     "static inline __attribute__((always_inline)) void ts_uk_sgemm_##MR##x##NR( \\\n"
     "    int64_t K, float *restrict C, int64_t sci, const float *restrict A,  \\\n"
     "    int64_t sai, int64_t sak, const float *restrict B, int64_t sbk) {    \\\n"
-    "  TS_UK_TYPES(NR)                                                        \\\n"
+    "  TS_UK_TYPES(MR, NR)                                                    \\\n"
     "  VT acc[MR][NV];                                                        \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                \\\n"
@@ -840,7 +850,7 @@ static const char micro_kernels[] =
     "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
     "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v]); }           \\\n"
+    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v], v); }           \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
     "        const float a = A[i];                                            \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
@@ -851,7 +861,7 @@ static const char micro_kernels[] =
     "    for (int64_t k = 0; k < K; k++, A += sak, B += sbk) {                \\\n"
     "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)            \\\n"
-    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v]); }           \\\n"
+    "        { b[v] = *(const VT *)(B + VW * v); TS_UK_PIN(b[v], v); }           \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++) {          \\\n"
     "        const float a = A[i * sai];                                      \\\n"
     "        _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)          \\\n"
@@ -870,7 +880,7 @@ static const char micro_kernels[] =
     "#define TS_UK_PF 4096\n"
     "#endif\n"
     "#define TS_UK4_BEGIN(MR, NR)                                             \\\n"
-    "  TS_UK_TYPES(NR)                                                        \\\n"
+    "  TS_UK_TYPES(MR, NR)                                                    \\\n"
     "  VT acc[MR][NV];                                                        \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int i = 0; i < MR; i++)                  \\\n"
     "  _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)                  \\\n"
@@ -883,7 +893,7 @@ static const char micro_kernels[] =
     "    for (int64_t k = 0; k < K[3]; k++) {                                 \\\n"
     "      VT b[NV];                                                          \\\n"
     "      _Pragma(\"GCC unroll 16\") for (int v = 0; v < NV; v++)              \\\n"
-    "        { b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v); TS_UK_PIN(b[v]); }\n"
+    "        { b[v] = *(const VT *)(b_ + k * sbk[3] + VW * v); TS_UK_PIN(b[v], v); }\n"
     "#define TS_UK4_END(MR)                                                   \\\n"
     "    }                                                                    \\\n"
     "  }                                                                      \\\n"
@@ -1119,7 +1129,7 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       return false;
   if (!is_const_int(loops[nk]->u.for_.extent, &mr) ||
       !is_const_int(loops[nk + 1]->u.for_.extent, &nr) || mr < 1 || mr > 16 ||
-      !(nr == 8 || (nr >= 16 && nr <= 128 && nr % 16 == 0)))
+      nr < 8 || nr > 128 || nr % 8)
     return false;
   const ts_stmt *r = loops[nl - 1]->u.for_.body;
   if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate)
