@@ -11,8 +11,9 @@ ts_status *ts_codegen_c(const ts_module *m, char **out_source);
 
 /* Compiles C source into a shared object at `so_path` with the system
  * compiler: $TESSERA_CC (default "cc") and $TESSERA_CFLAGS (default
- * "-O3 -march=native -fopenmp"), always adding -shared -fPIC.  `extra_args`
- * (may be NULL) is appended to the command line (e.g. objects to link).
+ * "-O3 -march=native -fopenmp -fno-predictive-commoning -fno-trapping-math"),
+ * always adding -shared -fPIC.  `extra_args` (may be NULL) is appended to
+ * the command line (objects to link, a target's -march: later flags win).
  * When emit_dir is non-NULL the source is kept there as module.c.  A compiler
  * failure is an error quoting the compiler's first lines of output; no file
  * is left at so_path. */

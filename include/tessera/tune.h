@@ -32,6 +32,11 @@ typedef struct ts_target {
 
 /* Parses a target string; NULL or "" means "cpu -mcpu=native". */
 ts_status *ts_target_parse(const char *text, ts_target *out);
+/* The C compiler's flags for code that runs on the target (heap string):
+ * its -march and each ISA feature on or off ("-march=haswell -mavx -mavx2
+ * -mfma -mno-avx512f"), so that a build never emits instructions the
+ * target lacks. */
+char *ts_target_cflags(const ts_target *t);
 /* One line describing the target (heap string). */
 char *ts_target_describe(const ts_target *t);
 

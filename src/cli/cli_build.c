@@ -91,6 +91,13 @@ ts_status *cli_build_targeted(ts_module *m, const char *passes, const char *targ
     free(d);
   }
   ts_strbuf_free(&ex);
-  if (!st) st = cli_build_module(m, "", so_path, emit_dir);
+  /* the kernels compiled for the target's ISA */
+  if (!st) st = ts_pipeline_run(m, "", true, NULL, NULL); /* verifies */
+  if (!st) {
+    char *flags = ts_target_cflags(&t);
+    ts_build_options o = {.extra_cc_args = flags};
+    st = ts_build_artifact(m, &o, so_path, emit_dir);
+    free(flags);
+  }
   return st;
 }

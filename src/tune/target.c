@@ -174,6 +174,15 @@ ts_status *ts_target_parse(const char *text, ts_target *out) {
   return NULL;
 }
 
+char *ts_target_cflags(const ts_target *t) {
+  /* the CPU's -march (x86-64 for "generic"), then every feature the rules
+   * read, on or off, so that -mattr edits reach the compiler too */
+  const char *arch = !strcmp(t->mcpu, "generic") ? "x86-64" : t->mcpu;
+  return ts_strdup_printf("-march=%s -m%savx -m%savx2 -m%sfma -m%savx512f", arch,
+                          t->avx ? "" : "no-", t->avx2 ? "" : "no-", t->fma ? "" : "no-",
+                          t->avx512f ? "" : "no-");
+}
+
 char *ts_target_describe(const ts_target *t) {
   return ts_strdup_printf("%s -mcpu=%s: %s%s%s%s, %d-byte vectors x %d, L1d %lld KiB, "
                           "L2 %lld KiB, L3 %lld KiB, %d cores",

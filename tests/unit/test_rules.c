@@ -356,6 +356,23 @@ static void test_target_parse(void) {
     if (st) CHECK_EQ_STR(ts_status_message(st), bad[i].msg);
     ts_status_free(st);
   }
+  /* the compiler flags of a target: its -march and every feature, -mattr
+   * edits included */
+  static const struct {
+    const char *text, *flags;
+  } fl[] = {
+      {"cpu -mcpu=haswell", "-march=haswell -mavx -mavx2 -mfma -mno-avx512f"},
+      {"cpu -mcpu=skylake-avx512 -mattr=-avx512f",
+       "-march=skylake-avx512 -mavx -mavx2 -mfma -mno-avx512f"},
+      {"cpu -mcpu=generic", "-march=x86-64 -mno-avx -mno-avx2 -mno-fma -mno-avx512f"},
+      {"cpu -mcpu=x86-64 -mattr=+avx,+avx2,+fma", "-march=x86-64 -mavx -mavx2 -mfma -mno-avx512f"},
+  };
+  for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++) {
+    CHECK_OK(ts_target_parse(fl[i].text, &t));
+    char *f = ts_target_cflags(&t);
+    CHECK_EQ_STR(f, fl[i].flags);
+    free(f);
+  }
 }
 
 int main(void) {
