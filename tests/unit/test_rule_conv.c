@@ -37,7 +37,7 @@ static int64_t uk_mr;
 /* the targets of the cases whose structure depends on the ISA (the
  * generated C is compiled for the host either way) */
 #define AVX512 "cpu -mcpu=skylake-avx512"
-#define AVX2 "cpu -mcpu=haswell"
+#define AVX2 "cpu -mcpu=haswell -l1d-kb=32 -l2-kb=2048"
 
 static void find_mr(const ts_stmt *s) {
   while (s && s->kind == TS_S_FOR && s->u.for_.body && s->u.for_.body->kind == TS_S_FOR &&
@@ -91,14 +91,20 @@ static bool pad_with_dw(const ts_stmt *s, void *ctx) {
   return true;
 }
 
-/* Variables of main bound to a 5-D (channel-blocked) tensor. */
-static int blocked_vars(ts_module *m) {
+/* Variables of main bound to a 5-D (channel-blocked) tensor; the widest
+ * block of them in *widest. */
+static int blocked_vars(ts_module *m, int64_t *widest) {
   ts_gfunc *g = ts_module_gfunc(m, "main");
   int n = 0;
+  *widest = 0;
   for (int b = 0; g && b < g->n_blocks; b++)
     for (int k = 0; k < g->blocks[b].n; k++) {
       const ts_sinfo *si = g->blocks[b].bindings[k].var ? g->blocks[b].bindings[k].var->sinfo : NULL;
-      if (si && si->kind == TS_SI_TENSOR && si->u.tensor.ndim == 5) n++;
+      int64_t w = 0;
+      if (si && si->kind == TS_SI_TENSOR && si->u.tensor.ndim == 5) {
+        n++;
+        if (ts_expr_is_const_int(si->u.tensor.shape[4], &w) && w > *widest) *widest = w;
+      }
     }
   return n;
 }
@@ -145,7 +151,12 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
       CHECK(n_micro == 0);
     }
     if (want_blocked) CHECK(n_blocked > 0);
-    CHECK_EQ_INT(blocked_vars(m), want_vars);
+    int64_t var_block = 0;
+    CHECK_EQ_INT(blocked_vars(m, &var_block), want_vars);
+    /* tensors kept blocked between convolutions: blocks of 16 with
+     * AVX-512, of 8 with AVX2 */
+    if (!strcmp(name, "conv_chain_blocked_16_and_8")) CHECK_EQ_INT(var_block, 16);
+    if (!strcmp(name, "conv_chain_blocked_8_avx2")) CHECK_EQ_INT(var_block, 8);
     /* the 1x1 convolution of a blocked tensor reads it without a copy: the
      * padding nests of the two 3x3 ones remain */
     if (!strcmp(name, "conv_chain_residual_fb32")) CHECK_EQ_INT(n_copies, 2);
@@ -164,13 +175,22 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     /* 1x1: 32 output channels per tile from 32 input channels up */
     if (!strcmp(name, "conv_1x1_c64_f64")) CHECK_EQ_INT(widest_block, 32);
     if (!strcmp(name, "conv_1x1_c16_f64")) CHECK_EQ_INT(widest_block, 16);
-    /* AVX2's 16 registers: channel blocks of 8 (one vector), 14 columns
-     * per tile (uk_mr: the extent of the loop inside the reductions) */
-    if (strstr(name, "_avx2")) CHECK_EQ_INT(widest_block, 8);
+    /* AVX2's 16 registers: tiles of 4 columns x 16 channels where 4
+     * divides the width, else up to 14 columns x 8 channels (uk_mr: the
+     * extent of the loop inside the reductions); input channel blocks of
+     * 8 (uk_extent[0]: C/8) */
     if (!strcmp(name, "conv_3x3_c64_f64_avx2") && n_micro >= 1) {
+      CHECK_EQ_INT(widest_block, 16);
+      CHECK_EQ_INT(uk_extent[0], 8);
+      CHECK_EQ_INT(uk_mr, 4);
+    }
+    if (!strcmp(name, "conv_3x3_c64_w14_avx2") && n_micro >= 1) {
+      CHECK_EQ_INT(widest_block, 8);
       CHECK_EQ_INT(uk_extent[0], 8);
       CHECK_EQ_INT(uk_mr, 14);
     }
+    /* (the stem's 15 columns: 5 x 8) */
+    if (!strcmp(name, "conv_stem_3ch_7x7_s2_f64_avx2")) CHECK_EQ_INT(widest_block, 8);
     if (!strcmp(name, "depthwise_s2_batch2") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
       n_pad_with_dw = 0;
       for (int i = 0; i < m->n_funcs; i++)
@@ -400,6 +420,7 @@ int main(void) {
       {"conv_1x1_c64_f64", CONV_BIAS_RELU(1, 64, 14, 14, 64, 1, 1, 0), 1, true, 0, AVX512},
       {"conv_1x1_c16_f64", CONV_BIAS_RELU(1, 16, 14, 14, 64, 1, 1, 0), 1, true, 0, AVX512},
       {"conv_3x3_c64_f64_avx2", CONV_BIAS_RELU(1, 64, 28, 28, 64, 3, 1, 1), 1, true, 0, AVX2},
+      {"conv_3x3_c64_w14_avx2", CONV_BIAS_RELU(1, 64, 14, 14, 64, 3, 1, 1), 1, true, 0, AVX2},
       {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_residual", conv_residual, 1, true, 0, NULL},
