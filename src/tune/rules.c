@@ -341,14 +341,22 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       NR = nr;
       break;
     }
-  /* 16 registers (AVX2): 12 accumulators where the shape allows them, 6x16
-   * or 4x24 (two or three B vectors and a broadcast beside them), else
-   * 4x16.  Measured on a Zen 3 (a 256-deep k, B in L1, medians of 41
-   * interleaved runs): 6x16 71-82 GFLOP/s, 4x24 72-82, 4x16 50-81 (8
-   * accumulators barely cover the FMA latency), 3x32 55-60, 8x8 46-63 */
-  if (t->num_vregs < 32 && MR > 1 && NR == 16) {
-    if (M % 6 == 0) MR = 6;
-    else if (N % 24 == 0 && M % 4 == 0) NR = 24;
+  /* 16 registers (AVX2): 12 accumulators, 6x16 or 4x24 (two or three B
+   * vectors and a broadcast beside them); 6x16 also where 6 does not
+   * divide M (12 rows or more: the last row tile is partial, the split's
+   * predicate, run by the kernel of its rows, see codegen_c.c).  Measured
+   * on a Zen 3 (a 256-deep k, B in L1, per-round ratios of 101 interleaved
+   * rounds): 4x24 1.00-1.01 of 6x16, 4x16 0.96-0.97 (8 accumulators
+   * barely cover the FMA latency), 7x16 0.90, 14x8 0.88, 8x8 0.85;
+   * 64x784x128 against 4x16: 1T 47.9 -> 56.6 GFLOP/s, 2T 85 -> 97 */
+  if (t->num_vregs < 32 && N % 16 == 0 && (MR > 1 || M >= 12)) {
+    NR = 16;
+    if (N % 24 == 0 && M % 4 == 0 && M % 6 != 0) {
+      MR = 4;
+      NR = 24;
+    } else if (M % 6 == 0 || M >= 12) {
+      MR = 6;
+    }
   }
   /* 32 registers, rows of A a multiple of 4 KiB apart (the 8 rows of an
    * 8x32 tile would share L1 sets): 4x64 (16 accumulators, as 8x32, 8

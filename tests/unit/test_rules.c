@@ -79,10 +79,29 @@ static void interp_primfunc(const char *file, ts_module *ref, ts_module *m,
   free(a2);
 }
 
-static int n_micro = 0, n_rf = 0, n_packed = 0, n_unroll4 = 0;
+static int n_micro = 0, n_rf = 0, n_packed = 0, n_unroll4 = 0, n_partial = 0;
+/* the register tile of the last micro-kernel nest seen (its two innermost
+ * loops) */
+static int64_t tile_mr = 0, tile_nr = 0;
 static bool find_micro(const ts_stmt *s, void *ctx) {
   (void)ctx;
   int64_t ext;
+  if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel")) {
+    /* the nest: reduction loops, then MR, then NR, then the update block
+     * (a predicate on it: the last row tile is partial) */
+    const ts_stmt *l = s;
+    while (l->u.for_.body && l->u.for_.body->kind == TS_S_FOR &&
+           l->u.for_.body->u.for_.body && l->u.for_.body->u.for_.body->kind == TS_S_FOR)
+      l = l->u.for_.body;
+    const ts_stmt *j = l->u.for_.body;
+    if (j && j->kind == TS_S_FOR) {
+      ts_expr_is_const_int(l->u.for_.extent, &tile_mr);
+      ts_expr_is_const_int(j->u.for_.extent, &tile_nr);
+      if (j->u.for_.body && j->u.for_.body->kind == TS_S_BLOCK_REALIZE &&
+          j->u.for_.body->u.realize.predicate)
+        n_partial++;
+    }
+  }
   if (s->kind == TS_S_FOR && s->u.for_.kind == TS_FOR_UNROLLED &&
       ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 4)
     n_unroll4++;
@@ -125,7 +144,8 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     skipped++;
     ts_status_free(st);
   } else {
-    n_micro = n_rf = n_packed = n_unroll4 = 0;
+    n_micro = n_rf = n_packed = n_unroll4 = n_partial = 0;
+    tile_mr = tile_nr = 0;
     for (int i = 0; i < m->n_funcs; i++) {
       if (m->funcs[i].kind != TS_FUNC_PRIM) continue;
       ts_primfunc *g = m->funcs[i].u.prim;
@@ -142,6 +162,19 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
      * vectorized j where 4 divides K */
     if (!strcmp(name, "mm_row_1x40x10")) CHECK_EQ_INT(n_unroll4, 1);
     if (!strcmp(name, "mm_row_1x42x10")) CHECK_EQ_INT(n_unroll4, 0);
+    /* AVX2: 6x16 tiles, the last row tile partial where 6 does not divide
+     * M (run by the kernel of its rows: a switch over them in the C), or
+     * 4x24 where 24 divides N and 4 divides M */
+    if (!strncmp(name, "avx2_", 5)) {
+      char *src = NULL;
+      CHECK_OK(ts_codegen_c(m, &src));
+      bool tail = strstr(name, "_tail") != NULL;
+      CHECK_EQ_INT(tile_mr, tail ? 6 : 4);
+      CHECK_EQ_INT(tile_nr, tail ? 16 : 24);
+      CHECK_EQ_INT(n_partial, tail ? 1 : 0);
+      CHECK_EQ_INT(src && strstr(src, "switch (ts_uk_mr)") != NULL, tail);
+      free(src);
+    }
     if (want_micro == -2) {
       CHECK(n_rf > 0);
       CHECK(n_packed == 0);
@@ -328,6 +361,7 @@ static const char *graph =
     "        return gv\n";
 
 #define KB_TARGET "cpu -mcpu=native -l2-kb=128"
+#define AVX2_TARGET "cpu -mcpu=haswell -l1d-kb=32 -l2-kb=512"
 
 /* Target strings: cache sizes given in place of the OS's, and the exact
  * message for each malformed option. */
@@ -414,6 +448,9 @@ int main(void) {
       /* the 64x96x128 matmul's weight w is packed (a graph kernel's
        * parameter), though its rows are only 512 bytes apart */
       {"graph", graph, 1, 1, NULL},
+      {"avx2_tail_64x48x64", MM("mmt", 64, 48, 64), 1, 0, AVX2_TARGET},
+      {"avx2_tail_dense_relu_16x24x64", DENSE_RELU("dt", 16, 24, 64), 1, 1, AVX2_TARGET},
+      {"avx2_4x24_128x64x96", MM("mm24", 128, 64, 96), 1, 0, AVX2_TARGET},
   };
   check_cur_failed_ = 0;
   check_run_tests_++;

@@ -959,6 +959,40 @@ static bool is_f32(ts_dtype t) {
   return t.code == TS_FLOAT && t.bits == 32 && t.lanes == 1;
 }
 
+typedef struct var_use {
+  const ts_var *var;
+  bool found;
+} var_use;
+
+static bool find_var(const ts_expr *e, void *ctx) {
+  var_use *u = ctx;
+  if (e->kind == TS_E_VAR && e->u.var == u->var) u->found = true;
+  return !u->found;
+}
+
+static bool uses_var(const ts_expr *e, const ts_var *v) {
+  var_use u = {v, false};
+  ts_expr_visit(e, find_var, &u);
+  return u.found;
+}
+
+/* A micro-kernel call: `name` of `mr` rows where the tile is whole, else
+ * (a predicated tile, ts_uk_mr rows kept) the kernel of ts_uk_mr rows;
+ * `args` is the argument list after the name. */
+static void emit_uk_call(cg *c, const char *name, int64_t mr, int64_t nr, bool partial,
+                         const char *args) {
+  if (!partial) {
+    line(c, "  %s_%lldx%lld(%s);", name, (long long)mr, (long long)nr, args);
+    return;
+  }
+  line(c, "  switch (ts_uk_mr) {");
+  for (int64_t m = 1; m <= mr; m++)
+    line(c, "  case %lld: %s_%lldx%lld(%s); break;", (long long)m, name, (long long)m,
+         (long long)nr, args);
+  line(c, "  default: break;");
+  line(c, "  }");
+}
+
 /* The most reduction loops a micro-kernel nest may have (k0 .. k3). */
 #define UK_MAX_K 4
 
@@ -1132,8 +1166,16 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
       nr < 8 || nr > 128 || nr % 8)
     return false;
   const ts_stmt *r = loops[nl - 1]->u.for_.body;
-  if (!r || r->kind != TS_S_BLOCK_REALIZE || r->u.realize.predicate)
+  if (!r || r->kind != TS_S_BLOCK_REALIZE)
     return false;
+  /* A predicate (a split that does not divide: the last tile is partial)
+   * may mask rows: it must not read the reduction or the column loops; the
+   * rows it keeps are counted at run time (ts_uk_mr), must be a prefix of
+   * the tile, and run by the kernel of that many rows. */
+  const ts_expr *pred = r->u.realize.predicate;
+  for (int l = 0; pred && l < nl; l++)
+    if (l != nk && uses_var(pred, loops[l]->u.for_.var))
+      return false;
   const ts_block *b = r->u.realize.block;
   if (b->init || b->n_alloc_buffers || b->n_match_buffers || !b->body ||
       b->body->kind != TS_S_STORE)
@@ -1161,12 +1203,14 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   const ts_expr *acc[3] = {cl, mul->u.bin.a, mul->u.bin.b};
   /* one kernel per (form, MR, NR); its vector width is the target's */
   bool nested = nk > 1;
-  int key = (nested ? 100000 : 0) + (int)mr * 1000 + (int)nr;
-  bool have = false;
-  for (size_t i = 0; i < c->ukernels.len; i++)
-    have |= c->ukernels.data[i] == key;
-  if (!have)
-    ts_vec_push(&c->ukernels, key);
+  for (int64_t m = pred ? 1 : mr; m <= mr; m++) {
+    int key = (nested ? 100000 : 0) + (int)m * 1000 + (int)nr;
+    bool have = false;
+    for (size_t i = 0; i < c->ukernels.len; i++)
+      have |= c->ukernels.data[i] == key;
+    if (!have)
+      ts_vec_push(&c->ukernels, key);
+  }
 
   line(c, "{ /* micro-kernel sgemm %lldx%lld, %d reduction loop%s */",
        (long long)mr, (long long)nr, nk, nk > 1 ? "s" : "");
@@ -1238,6 +1282,24 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
   int di = nk, dj = nk + 1;
   /* C: no k stride, unit j stride; A: no j stride; B: no i stride, unit j */
   line(c, "int ts_uk_c_ok = ts_uk_lin && ts_uk_zs[0][%d] == 1;", dj);
+  if (pred) {
+    /* the rows the predicate keeps: a prefix of the tile, or the loops */
+    const ts_var *iv = loops[nk]->u.for_.var;
+    const char *ty = ctype_or_fail(c, iv->dtype, iv->loc);
+    line(c, "int64_t ts_uk_mr = 0;");
+    line(c, "for (int64_t ts_uk_ii = 0; ts_uk_ii < %lld; ts_uk_ii++) {", (long long)mr);
+    line(c, "  const %s %s = (%s)ts_uk_ii; (void)%s;", ty, cname(c, iv, iv->name), ty,
+         cname(c, iv, iv->name));
+    for (int k = 0; k < c->indent + 1; k++) ts_strbuf_append(&c->out, "  ");
+    ts_strbuf_append(&c->out, "if (");
+    emit_expr(c, pred);
+    ts_strbuf_append(&c->out, ") {\n");
+    line(c, "    ts_uk_c_ok &= ts_uk_mr == ts_uk_ii;");
+    line(c, "    ts_uk_mr = ts_uk_ii + 1;");
+    line(c, "  }");
+    line(c, "}");
+    line(c, "ts_uk_c_ok &= ts_uk_mr > 0;");
+  }
   for (int l = 0; l < nk; l++)
     line(c, "ts_uk_c_ok &= ts_uk_zs[0][%d] == 0;", l);
   for (int o = 0; o < 2; o++) {
@@ -1246,15 +1308,13 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
          "%s (ts_uk_c_ok && ts_uk_zs[%d][%d] == 0 && ts_uk_zs[%d][%d] == 0 && "
          "ts_uk_zs[%d][%d] == 1) {",
          o ? "} else if" : "if", ia, dj, ib, di, ib, dj);
+    char args[512];
     if (!nested) {
-      line(c,
-           "  ts_uk_sgemm_%lldx%lld(ts_uk_K[%d], %s + ts_uk_o[0][0], "
-           "ts_uk_zs[0][%d], "
-           "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_zs[%d][0], %s + "
-           "ts_uk_o[0][%d], "
-           "ts_uk_zs[%d][0]);",
-           (long long)mr, (long long)nr, UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di,
-           ia, o ? an1 : an2, ib, ib);
+      snprintf(args, sizeof args,
+               "ts_uk_K[%d], %s + ts_uk_o[0][0], ts_uk_zs[0][%d], %s + ts_uk_o[0][%d], "
+               "ts_uk_zs[%d][%d], ts_uk_zs[%d][0], %s + ts_uk_o[0][%d], ts_uk_zs[%d][0]",
+               UK_MAX_K - 1, cn, di, o ? an2 : an1, ia, ia, di, ia, o ? an1 : an2, ib, ib);
+      emit_uk_call(c, "ts_uk_sgemm", mr, nr, pred != NULL, args);
     } else {
       line(c, "  int64_t ts_uk_sa[%d] = {0}, ts_uk_sb[%d] = {0};", UK_MAX_K,
            UK_MAX_K);
@@ -1263,14 +1323,11 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
             c,
             "  ts_uk_sa[%d] = ts_uk_zs[%d][%d]; ts_uk_sb[%d] = ts_uk_zs[%d][%d];",
             l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
-      line(
-          c,
-          "  ts_uk_sgemm4_%lldx%lld(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
-          "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + "
-          "ts_uk_o[0][%d], "
-          "ts_uk_sb);",
-          (long long)mr, (long long)nr, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2,
-          ib);
+      snprintf(args, sizeof args,
+               "ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], %s + ts_uk_o[0][%d], "
+               "ts_uk_zs[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb",
+               cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
+      emit_uk_call(c, "ts_uk_sgemm4", mr, nr, pred != NULL, args);
     }
   }
   /* both operands vectors along j (a depthwise convolution: input and
@@ -1285,10 +1342,12 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
     for (int l = 0; l < nk; l++)
       line(c, "  ts_uk_sa[%d] = ts_uk_zs[%d][%d]; ts_uk_sb[%d] = ts_uk_zs[%d][%d];",
            l + UK_MAX_K - nk, ia, l, l + UK_MAX_K - nk, ib, l);
-    line(c,
-         "  ts_uk_dw4_%lldx%lld(ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], "
-         "%s + ts_uk_o[0][%d], ts_uk_zs[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb);",
-         (long long)mr, (long long)nr, cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
+    char args[512];
+    snprintf(args, sizeof args,
+             "ts_uk_K, %s + ts_uk_o[0][0], ts_uk_zs[0][%d], %s + ts_uk_o[0][%d], "
+             "ts_uk_zs[%d][%d], ts_uk_sa, %s + ts_uk_o[0][%d], ts_uk_sb",
+             cn, di, o ? an2 : an1, ia, ia, di, o ? an1 : an2, ib);
+    emit_uk_call(c, "ts_uk_dw4", mr, nr, pred != NULL, args);
   }
   line(c, "} else {");
   c->indent++;
