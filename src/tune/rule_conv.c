@@ -403,14 +403,16 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
     /* 16 registers: 6 columns of two vectors (16 channels: 12
      * accumulators, a broadcast per two FMAs), the last tile of a row
      * partial where 6 does not divide the width (the split's predicate:
-     * codegen_c.c runs it with the kernel of its rows); 7 x 16 on rows of
-     * 7; else up to 14 columns of one vector.  On a Zen 3 in the model,
+     * codegen_c.c runs it with the kernel of its rows) from a width of 24
+     * (on 14 the last tile of 2 columns, latency-bound, had cost 256x14x14
+     * 0.87 -> 0.62 of oneDNN); 7 x 16 on rows of 7; else up to 14 columns
+     * of one vector.  On a Zen 3 in the model,
      * against 4x16 where 4 divides the width (8 accumulators, the FMA
      * latency barely covered) and 14x8 elsewhere: ResNet-18 1T 0.89-0.98,
      * 2T 0.92-1.0, MobileNetV2 1T 0.89-0.91, 2T 0.90-0.96 of the time; 5
      * columns measured between; 7x16 on the wide rows had lost (1.30: GCC
      * keeps neither weight vector in a register, 21 loads per 14 FMAs) */
-    if (!dw && ci->F % 16 == 0 && (ci->OW >= 12 || ci->OW == 7)) {
+    if (!dw && ci->F % 16 == 0 && (ci->OW % 6 == 0 || ci->OW >= 24 || ci->OW == 7)) {
       FB = 16;
       MR = ci->OW == 7 ? 7 : 6;
     }
