@@ -2,10 +2,11 @@
  * half of the conv rule, as TVM's AlterOpLayout and ONNX Runtime's NCHWc
  * transformer do it).
  *
- * A tensor [n, C, H, W] (float32, static shape) that a convolution kernel
- * computes and that only convolution kernels read (as their input or as the
- * residual of their epilogue) is kept as [n, C/B, H, W, B], B = 16 (8 when C
- * is not a multiple of 16): the producer's epilogue writes the blocked
+ * A tensor [n, C, H, W] (float32, static shape) that a convolution or
+ * pooling kernel computes and that only such kernels read (as their input or
+ * as the residual of their epilogue) is kept as [n, C/B, H, W, B], B = 16
+ * with 32 vector registers (8 when C is not a multiple of 16, or with 16
+ * registers, rule_channel_block): the producer's epilogue writes the blocked
  * layout directly and the consumer's padding nest copies blocks instead of
  * transposing.  Graph inputs and outputs, and tensors any other kernel
  * reads, stay NCHW, so conversions happen only at the edges of a chain.
@@ -37,6 +38,8 @@ typedef struct plan {
   int64_t max_block;          /* the widest channel block: 16 or 8 */
 } plan;
 
+/* A kernel that takes and gives blocked layouts: a convolution, or a
+ * pooling window (max or sum) whose channels fill whole blocks of 8. */
 static bool is_conv_func(const ts_primfunc *f) {
   ts_stmt **blocks = NULL;
   int nb = 0;
@@ -44,8 +47,10 @@ static bool is_conv_func(const ts_primfunc *f) {
   bool any = false;
   for (int i = 0; i < nb && !any; i++) {
     conv_info ci;
-    any = blocks[i]->u.realize.block->n_iter_vars > 0 &&
-          rule_conv_match((ts_primfunc *)f, blocks[i], &ci);
+    if (blocks[i]->u.realize.block->n_iter_vars == 0)
+      continue;
+    any = rule_conv_match((ts_primfunc *)f, blocks[i], &ci) ||
+          (rule_pool_match((ts_primfunc *)f, blocks[i], &ci) && ci.C % 8 == 0);
   }
   free(blocks);
   return any;
@@ -188,7 +193,8 @@ static ts_index_map blocked(ts_arena *a, int64_t B, ts_dtype it) {
 }
 
 /* Blocks parameter `pi` of f (in the schedule's module).  A convolution
- * block keeps its plain [n, C, H, W] accesses (what the conv rule matches):
+ * (or pooling) block keeps its plain [n, C, H, W] accesses (what the rules
+ * match):
  * when it reads the parameter as its input directly (no padding), or writes
  * it as its result (no epilogue), a cache_read or cache_write copy is made
  * first and the copy's access is the one blocked. */
@@ -206,7 +212,7 @@ static ts_status *block_param(ts_schedule *s, ts_primfunc *f, int pi,
     conv_info ci;
     if (b->n_iter_vars == 0)
       continue;
-    if (!conv && rule_conv_match(f, blocks[i], &ci) &&
+    if (!conv && (rule_conv_match(f, blocks[i], &ci) || rule_pool_match(f, blocks[i], &ci)) &&
         (ci.data == buf || ci.out == buf)) {
       conv = b->name;
       conv_read = ci.data == buf ? ci.data_read : -1;

@@ -157,6 +157,18 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
      * AVX-512, of 8 with AVX2 */
     if (!strcmp(name, "conv_chain_blocked_16_and_8")) CHECK_EQ_INT(var_block, 16);
     if (!strcmp(name, "conv_chain_blocked_8_avx2")) CHECK_EQ_INT(var_block, 8);
+    if (!strcmp(name, "pool_between_convs")) {
+      /* the pool's padding inlined: no padded copy in its kernel */
+      bool pool_found = false;
+      for (int i = 0; i < m->n_funcs; i++)
+        if (m->funcs[i].kind == TS_FUNC_PRIM && strstr(m->funcs[i].u.prim->name, "max_pool")) {
+          pool_found = true;
+          n_copies = 0;
+          ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
+          CHECK_EQ_INT(n_copies, 0);
+        }
+      CHECK(pool_found);
+    }
     /* the 1x1 convolution of a blocked tensor reads it without a copy: the
      * padding nests of the two 3x3 ones remain */
     if (!strcmp(name, "conv_chain_residual_fb32")) CHECK_EQ_INT(n_copies, 2);
@@ -263,7 +275,8 @@ static const char *depthwise_s2_batch2 =
 /* Convolutions chained through blocked tensors: 16-channel blocks (a 3x3,
  * a 1x1 read without padding, a residual add, a depthwise), then 8-channel
  * blocks (24 channels); the kernels of lv6 and lv7 have no epilogue.  lv2 is
- * also read by a max-pool and lv9 is the result: both stay NCHW.  (The
+ * also read by a max-pool (blocked too), whose result and lv9 are the
+ * graph's: they stay NCHW.  (The
  * scalings keep the values near 1, where float32 rounding stays inside the
  * comparison's tolerance.) */
 static const char *conv_chain =
@@ -285,6 +298,17 @@ static const char *conv_chain =
           "            lv9 = R.nn.conv2d(lv8, w6)\n"
           "            lv10 = R.nn.max_pool2d(lv2, pool_size=[2, 2], strides=[2, 2])\n"
           "            gv = (lv9, lv10)\n");
+
+/* A max-pool between convolutions: its input and result stay blocked, its
+ * padding nest is inlined (a condition per window tap). */
+static const char *pool_chain =
+    GRAPH("x: R.Tensor((1, 16, 12, 12), \"float32\"), w1: R.Tensor((16, 16, 3, 3), \"float32\"), "
+          "w2: R.Tensor((16, 16, 1, 1), \"float32\")",
+          "            lv0 = R.nn.conv2d(x, w1, padding=[1, 1, 1, 1])\n"
+          "            lv1 = R.nn.relu(lv0)\n"
+          "            lv2 = R.nn.max_pool2d(lv1, pool_size=[3, 3], strides=[2, 2], "
+          "padding=[1, 1, 1, 1])\n"
+          "            gv = R.nn.conv2d(lv2, w2)\n");
 
 /* The same kernels without the max-pool: lv2 is blocked too. */
 static const char *conv_chain_all =
@@ -434,8 +458,9 @@ int main(void) {
       {"depthwise_clip", depthwise, 1, true, 0, NULL},
       {"depthwise_s2", depthwise_s2, 1, true, 0, NULL},
       {"depthwise_s2_batch2", depthwise_s2_batch2, 1, true, 0, NULL},
-      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 4, AVX512},
-      {"conv_chain_blocked_8_avx2", conv_chain, 5, true, 4, AVX2},
+      {"conv_chain_blocked_16_and_8", conv_chain, 5, true, 5, AVX512},
+      {"conv_chain_blocked_8_avx2", conv_chain, 5, true, 5, AVX2},
+      {"pool_between_convs", pool_chain, 2, true, 2, NULL},
       {"conv_chain_residual_fb32", conv_chain_all, 3, true, 2, NULL},
       {"maxpool_3x3_s2", maxpool, 0, false, 0, NULL},
       {"elementwise_chain", elementwise, 0, false, 0, NULL},
