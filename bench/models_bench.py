@@ -30,7 +30,13 @@ The peers run in bench/.venv (bench/peers_venv.sh: Debian's python with
 from PyPI); a peer that cannot be installed or fails on a model is recorded
 as "unavailable: <reason>" / "failed: <reason>".
 
-usage: bench/models_bench.py TESSERA_BINARY [--no-record] [--peers P,..] [MODEL ...]
+With --rounds K (K > 1), Tessera and ONNX Runtime are measured K times,
+alternating (Tessera, ORT, Tessera, ORT, ...), and each gets the median of
+its K medians: on a host whose speed drifts within minutes, the two are
+then compared over the same stretch of time.  The other peers run once.
+
+usage: bench/models_bench.py TESSERA_BINARY [--no-record] [--peers P,..]
+           [--rounds K] [MODEL ...]
        (MODEL: mlp, mlp_b64, mobilenet_v2, resnet18, bert_layer;
         --peers: a subset of eager,torchscript,ort,tvm, the others skipped;
         --no-record: print only, RESULTS.md untouched)
@@ -209,15 +215,19 @@ def ensure_models(stems):
         subprocess.run(cmd + [name], check=True)
 
 
-def tessera_bench(tessera, stems, tmp):
-    """{(stem, threads): {...}}: compile once, run at each thread count."""
+def tessera_bench(tessera, stems, tmp, reuse=False):
+    """{(stem, threads): {...}}: compile once (reuse: the artifacts of an
+    earlier call), run at each thread count."""
     res = {}
     for stem in stems:
         onnx_path = os.path.join(MODELS_DIR, stem + ".onnx")
         so = os.path.join(tmp, stem + ".so")
         t0 = time.perf_counter()
-        out = subprocess.run([tessera, "compile", onnx_path, "-o", so],
-                             capture_output=True, text=True)
+        if reuse and os.path.exists(so):
+            out = subprocess.CompletedProcess([], 0, "", "")
+        else:
+            out = subprocess.run([tessera, "compile", onnx_path, "-o", so],
+                                 capture_output=True, text=True)
         compile_s = time.perf_counter() - t0
         if out.returncode != 0:
             err = (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])
@@ -342,6 +352,13 @@ def main():
         if "eager" not in wanted:
             wanted = wanted + ("eager",)  # the reference output
         del args[i:i + 2]
+    rounds = 1
+    if "--rounds" in args:
+        i = args.index("--rounds")
+        if i + 1 >= len(args) or not args[i + 1].isdigit() or int(args[i + 1]) < 1:
+            sys.exit("models_bench.py: --rounds needs a positive count")
+        rounds = int(args[i + 1])
+        del args[i:i + 2]
     stems = args or [m[0] for m in MODELS]
     for s in stems:
         if s not in [m[0] for m in MODELS]:
@@ -353,6 +370,21 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tessera_models_")
     tess = tessera_bench(tessera, stems, tmp)
     peers = peers_bench(stems, tmp, venv_error, tvm_unavailable, wanted)
+    if rounds > 1 and "ort" in wanted:
+        seen = {k: [v["ms"]] for k, v in tess.items() if "ms" in v}
+        seen_ort = {k: [v["ms"]] for k, v in peers.items() if k[1] == "ort" and "ms" in v}
+        for _ in range(rounds - 1):
+            for k, v in tessera_bench(tessera, stems, tmp, reuse=True).items():
+                if k in seen and "ms" in v:
+                    seen[k].append(v["ms"])
+            for k, v in peers_bench(stems, tmp, venv_error, tvm_unavailable,
+                                    ("ort",)).items():
+                if k in seen_ort and "ms" in v:
+                    seen_ort[k].append(v["ms"])
+        for k, xs in seen.items():
+            tess[k]["ms"] = median(xs)
+        for k, xs in seen_ort.items():
+            peers[k]["ms"] = median(xs)
     load_end = loadavg()
 
     import numpy as np
@@ -422,11 +454,13 @@ def main():
         "`from_onnx` + `tvm.compile(target=\"%s\")` (default pipeline, no "
         "tuning), TVM_NUM_THREADS.  Tessera = `tessera compile` (default "
         "pipeline, target cpu -mcpu=native) + `tessera run --repeat N` "
-        "(its median includes the first run of the process).  Max abs diff: "
+        "(its median includes the first run of the process).%s  Max abs diff: "
         "Tessera's output vs PyTorch eager's (same input, same run).\n\n"
         "%s\n\nTessera compile times: %s.  TVM import+build times: %s.\n"
         % (now, cpu_name(), load_start, load_end, elapsed, BUDGET_S,
-           versions(), TVM_TARGET, table, ", ".join(compile_cells) or "-",
+           versions(), TVM_TARGET,
+           "  Tessera and ORT: medians of %d alternating rounds (each round's "
+           "median, N runs)." % rounds if rounds > 1 else "", table, ", ".join(compile_cells) or "-",
            ", ".join(tvm_prep) or "-"))
     if not record:
         print("\nmodels_bench: not recorded (%.0f s)" % elapsed)
