@@ -404,20 +404,19 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * 9.1 -> 10.0 ms). */
   if (c->t->num_vregs < 32) {
     /* 16 registers: 6 columns of two vectors (16 channels: 12
-     * accumulators, a broadcast per two FMAs), the last tile of a row
-     * partial where 6 does not divide the width (the split's predicate:
-     * codegen_c.c runs it with the kernel of its rows) from a width of 24
-     * (on 14 the last tile of 2 columns, latency-bound, had cost 256x14x14
-     * 0.87 -> 0.62 of oneDNN); 7 x 16 on rows of 7; else up to 14 columns
-     * of one vector.  On a Zen 3 in the model,
-     * against 4x16 where 4 divides the width (8 accumulators, the FMA
-     * latency barely covered) and 14x8 elsewhere: ResNet-18 1T 0.89-0.98,
-     * 2T 0.92-1.0, MobileNetV2 1T 0.89-0.91, 2T 0.90-0.96 of the time; 5
-     * columns measured between; 7x16 on the wide rows had lost (1.30: GCC
-     * keeps neither weight vector in a register, 21 loads per 14 FMAs) */
-    if (!dw && ci->F % 16 == 0 && (ci->OW % 6 == 0 || ci->OW >= 24 || ci->OW == 7)) {
+     * accumulators, a broadcast per two FMAs) where 6 divides the width or
+     * from a width of 24, the last tile of a row partial (the split's
+     * predicate: codegen_c.c runs it with the kernel of its rows); else up
+     * to 14 columns of one vector.  ResNet-18 on a Zen 3 in interleaved
+     * runs: against 14x8 at widths 28 and 56 (and the stem's 112), 1T
+     * 0.80, 2T 0.86 of the time; against 14x8 at 28 only, 0.85 and 0.90.
+     * Shorter rows lose with a partial tile (256x14x14, 6+6+2 columns:
+     * 0.62 of oneDNN against 0.85 with 14x8), and 7x16 on rows of 7 ran
+     * 512x7x7 at 5.8 ms against 3.8 with 7x8 (GCC keeps neither weight
+     * vector in a register: 21 loads per 14 FMAs) */
+    if (!dw && ci->F % 16 == 0 && (ci->OW % 6 == 0 || ci->OW >= 24)) {
       FB = 16;
-      MR = ci->OW == 7 ? 7 : 6;
+      MR = 6;
     }
   } else if (!dw && ci->C >= 16 && ci->KH * ci->KW > 1) {
     if (MR <= 7 && ci->F % 64 == 0) FB = 64;
