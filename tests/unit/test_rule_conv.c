@@ -27,6 +27,8 @@ static int n_micro, n_pack, n_blocked, n_copies;
 /* loops of extent 21 (the stem's kernel columns x channels, fused) and the
  * widest channel block of a 5-D buffer written */
 static int n_loops_21;
+/* loops of extent 9 (the 49 pixels of a 7x7 plane in tiles of 6) */
+static int n_loops_9;
 static int64_t widest_block;
 /* extents of the loops annotated as micro-kernels (the first reduction
  * loop: C/CB, or KH where the channel blocks run outside the rows) */
@@ -56,6 +58,8 @@ static bool count(const ts_stmt *s, void *ctx) {
   int64_t ext;
   if (s->kind == TS_S_FOR && ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 21)
     n_loops_21++;
+  if (s->kind == TS_S_FOR && ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 9)
+    n_loops_9++;
   if (s->kind == TS_S_BLOCK_REALIZE) {
     const ts_block *b = s->u.realize.block;
     if (ts_attrs_get(b->annotations, "tessera.pack_constant")) n_pack++;
@@ -141,7 +145,7 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     CHECK_FAIL_("%s: %s", name, ts_status_message(st));
     ts_status_free(st);
   } else {
-    n_micro = n_pack = n_blocked = n_copies = n_loops_21 = 0;
+    n_micro = n_pack = n_blocked = n_copies = n_loops_21 = n_loops_9 = 0;
     widest_block = uk_mr = 0;
     for (int i = 0; i < m->n_funcs; i++)
       if (m->funcs[i].kind == TS_FUNC_PRIM) ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
@@ -200,6 +204,13 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     if (!strcmp(name, "conv_3x3_c64_w7_avx2") && n_micro >= 1) {
       CHECK_EQ_INT(widest_block, 8);
       CHECK_EQ_INT(uk_mr, 7);
+    }
+    /* a 1x1 on a small plane: the 49 pixels one loop, tiled by 6 (8 tiles,
+     * the last partial) */
+    if (!strcmp(name, "conv_1x1_c32_f64_7x7_avx2") && n_micro >= 1) {
+      CHECK_EQ_INT(widest_block, 16);
+      CHECK_EQ_INT(uk_mr, 6);
+      CHECK_EQ_INT(n_loops_9, 1);
     }
     if (!strcmp(name, "conv_3x3_c64_w10_avx2") && n_micro >= 1) {
       CHECK_EQ_INT(widest_block, 8);
@@ -451,6 +462,7 @@ int main(void) {
       {"conv_3x3_c64_f64_avx2", CONV_BIAS_RELU(1, 64, 28, 28, 64, 3, 1, 1), 1, true, 0, AVX2},
       {"conv_3x3_c64_w7_avx2", CONV_BIAS_RELU(1, 64, 7, 7, 64, 3, 1, 1), 1, true, 0, AVX2},
       {"conv_3x3_c64_w10_avx2", CONV_BIAS_RELU(1, 64, 10, 10, 64, 3, 1, 1), 1, true, 0, AVX2},
+      {"conv_1x1_c32_f64_7x7_avx2", CONV_BIAS_RELU(1, 32, 7, 7, 64, 1, 1, 0), 1, true, 0, AVX2},
       {"conv_width_13", CONV_BIAS_RELU(1, 16, 13, 13, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_batch_2", CONV_BIAS_RELU(2, 16, 8, 8, 16, 3, 1, 1), 1, true, 0, NULL},
       {"conv_residual", conv_residual, 1, true, 0, NULL},
