@@ -82,13 +82,14 @@ static void interp_primfunc(const char *file, ts_module *ref, ts_module *m,
 static int n_micro = 0, n_rf = 0, n_packed = 0, n_unroll4 = 0, n_partial = 0;
 /* the register tile of the last micro-kernel nest seen (its two innermost
  * loops) */
-static int64_t tile_mr = 0, tile_nr = 0;
+static int64_t tile_mr = 0, tile_nr = 0, tile_k = 0;
 static bool find_micro(const ts_stmt *s, void *ctx) {
   (void)ctx;
   int64_t ext;
   if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel")) {
     /* the nest: reduction loops, then MR, then NR, then the update block
      * (a predicate on it: the last row tile is partial) */
+    ts_expr_is_const_int(s->u.for_.extent, &tile_k);
     const ts_stmt *l = s;
     while (l->u.for_.body && l->u.for_.body->kind == TS_S_FOR &&
            l->u.for_.body->u.for_.body && l->u.for_.body->u.for_.body->kind == TS_S_FOR)
@@ -145,7 +146,7 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     ts_status_free(st);
   } else {
     n_micro = n_rf = n_packed = n_unroll4 = n_partial = 0;
-    tile_mr = tile_nr = 0;
+    tile_mr = tile_nr = tile_k = 0;
     for (int i = 0; i < m->n_funcs; i++) {
       if (m->funcs[i].kind != TS_FUNC_PRIM) continue;
       ts_primfunc *g = m->funcs[i].u.prim;
@@ -165,7 +166,12 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     /* AVX2: 6x16 tiles, the last row tile partial where 6 does not divide
      * M (run by the kernel of its rows: a switch over them in the C), or
      * 4x24 where 24 divides N and 4 divides M */
-    if (!strncmp(name, "avx2_", 5)) {
+    /* AVX2, 32 KiB L1: k in blocks of 196 (a 196 x 16 block of B in half
+     * of L1; 64 rows x 196 of A within a quarter of L2); 1024^3 unblocked
+     * (A's block would outgrow L2) */
+    if (!strcmp(name, "avx2_kblock_64x784x128")) CHECK_EQ_INT(tile_k, 196);
+    if (!strcmp(name, "avx2_kblock_none_1024x1024x16")) CHECK_EQ_INT(tile_k, 1024);
+    if (!strncmp(name, "avx2_", 5) && strncmp(name, "avx2_kblock", 11)) {
       char *src = NULL;
       CHECK_OK(ts_codegen_c(m, &src));
       bool tail = strstr(name, "_tail") != NULL;
@@ -451,6 +457,8 @@ int main(void) {
       {"avx2_tail_64x48x64", MM("mmt", 64, 48, 64), 1, 0, AVX2_TARGET},
       {"avx2_tail_dense_relu_16x24x64", DENSE_RELU("dt", 16, 24, 64), 1, 1, AVX2_TARGET},
       {"avx2_4x24_128x64x96", MM("mm24", 128, 64, 96), 1, 0, AVX2_TARGET},
+      {"avx2_kblock_64x784x128", MM("mmkb", 64, 784, 128), 1, 1, AVX2_TARGET},
+      {"avx2_kblock_none_1024x1024x16", MM("mmnb", 1024, 1024, 16), 1, 0, AVX2_TARGET},
   };
   check_cur_failed_ = 0;
   check_run_tests_++;
