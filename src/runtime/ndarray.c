@@ -222,6 +222,10 @@ static ts_status *create(int ndim, const int64_t *shape, ts_dtype dtype, bool ze
   }
   if (zero)
     memset(data, 0, cap);
+#ifdef TESSERA_POISON_UNINIT
+  else
+    memset(data, 0xff, cap);
+#endif
   ts_ndarray *a = new_header(ndim, shape, dt, numel, nbytes);
   a->owns_data = true;
   a->dl.data = data;
