@@ -390,7 +390,7 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       goto out;
     }
     ts_strbuf_printf(c->why, "reordered i, k, j with j vectorized");
-    ts_rv i0 = li, i1 = -1;
+    ts_rv i0 = li, i1 = -1, at = -1, jv = lj;
     if (RI > 1) {
       ts_strbuf_printf(c->why, ", rows in groups of %lld inside k", (long long)RI);
       int64_t fi[2] = {-1, RI};
@@ -407,7 +407,31 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       ts_strbuf_append(c->why, ", k by 4 unrolled inside j");
       int64_t fk[2] = {-1, 4};
       TRY(ts_sch_split(c->s, lk, fk, NULL, 2, true, &sk));
-      TRY(ts_sch_reorder(c->s, (ts_rv[]){li, sk[0], lj, sk[1]}, 4));
+      /* columns in chunks run in parallel (MobileNetV2's classifier
+       * streamed its 5 MB weight on one core at 2 threads): chunks of 16
+       * vectors or more (a pass over C keeps that many independent
+       * accumulations in flight) that divide N, the one whose busiest
+       * thread gets the fewest columns */
+      int64_t vw = t->vector_bytes / 4, jc = 0, best = N;
+      if (t->num_cores > 1 && N * K >= MIN_PARALLEL_WORK)
+        for (int64_t ch = 16 * vw; ch <= N / 2; ch += vw) {
+          int64_t per = (N / ch + t->num_cores - 1) / t->num_cores * ch;
+          if (N % ch == 0 && per < best) {
+            best = per;
+            jc = ch;
+          }
+        }
+      if (jc) {
+        ts_strbuf_printf(c->why, ", columns in %lld parallel chunks of %lld", (long long)(N / jc),
+                         (long long)jc);
+        int64_t fj[2] = {-1, jc};
+        TRY(ts_sch_split(c->s, lj, fj, NULL, 2, true, &sj));
+        TRY(ts_sch_reorder(c->s, (ts_rv[]){li, sj[0], sk[0], sj[1], sk[1]}, 5));
+        at = sj[0];
+        jv = sj[1];
+      } else {
+        TRY(ts_sch_reorder(c->s, (ts_rv[]){li, sk[0], lj, sk[1]}, 4));
+      }
       TRY(ts_sch_unroll(c->s, sk[1]));
       lk = sk[0];
     } else {
@@ -417,7 +441,7 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
      * short row fused with the next would need a division per element) */
     TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
     for (int i = 0; i < nc; i++) {
-      ts_status *st = ts_sch_reverse_compute_at(c->s, cons[i], i0, true);
+      ts_status *st = ts_sch_reverse_compute_at(c->s, cons[i], at >= 0 ? at : i0, true);
       if (st) {
         ts_status_free(st);
         continue;
@@ -425,8 +449,11 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
       rule_vectorize_innermost(c, cons[i]);
     }
     TRY(ts_sch_decompose_reduction(c->s, blk, lk, NULL));
-    TRY(ts_sch_vectorize(c->s, lj));
-    if (M / RI >= 2 && M * N * K >= MIN_PARALLEL_WORK) TRY(ts_sch_parallel(c->s, i0));
+    TRY(ts_sch_vectorize(c->s, jv));
+    if (at >= 0)
+      TRY(ts_sch_parallel(c->s, at));
+    else if (M / RI >= 2 && M * N * K >= MIN_PARALLEL_WORK)
+      TRY(ts_sch_parallel(c->s, i0));
     goto out;
   }
   /* k blocks when the panel of B outgrows L2 */

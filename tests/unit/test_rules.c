@@ -83,6 +83,8 @@ static int n_micro = 0, n_rf = 0, n_packed = 0, n_unroll4 = 0, n_partial = 0;
 /* the register tile of the last micro-kernel nest seen (its two innermost
  * loops) */
 static int64_t tile_mr = 0, tile_nr = 0, tile_k = 0;
+/* the extent of the first parallel loop seen */
+static int64_t par_ext = 0;
 static bool find_micro(const ts_stmt *s, void *ctx) {
   (void)ctx;
   int64_t ext;
@@ -108,6 +110,8 @@ static bool find_micro(const ts_stmt *s, void *ctx) {
     n_unroll4++;
   if (s->kind == TS_S_FOR && ts_attrs_get(s->u.for_.annotations, "tessera.micro_kernel"))
     n_micro++;
+  if (s->kind == TS_S_FOR && s->u.for_.kind == TS_FOR_PARALLEL && !par_ext)
+    ts_expr_is_const_int(s->u.for_.extent, &par_ext);
   if (s->kind == TS_S_BLOCK_REALIZE) {
     const char *nm = s->u.realize.block->name;
     size_t l = strlen(nm);
@@ -146,7 +150,7 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
     ts_status_free(st);
   } else {
     n_micro = n_rf = n_packed = n_unroll4 = n_partial = 0;
-    tile_mr = tile_nr = tile_k = 0;
+    tile_mr = tile_nr = tile_k = par_ext = 0;
     for (int i = 0; i < m->n_funcs; i++) {
       if (m->funcs[i].kind != TS_FUNC_PRIM) continue;
       ts_primfunc *g = m->funcs[i].u.prim;
@@ -163,6 +167,13 @@ static void run_module(const char *name, ts_module *ref, const char *tmp,
      * vectorized j where 4 divides K */
     if (!strcmp(name, "mm_row_1x40x10")) CHECK_EQ_INT(n_unroll4, 1);
     if (!strcmp(name, "mm_row_1x42x10")) CHECK_EQ_INT(n_unroll4, 0);
+    /* a wide row on two cores: its columns in 5 parallel chunks of 200
+     * (the divisor of 1000, a multiple of 8 from 128 on, that leaves the
+     * busier core the fewest columns), k by 4 unrolled inside each */
+    if (!strcmp(name, "row_chunks_avx2_1x1280x1000")) {
+      CHECK_EQ_INT(n_unroll4, 1);
+      CHECK_EQ_INT(par_ext, 5);
+    }
     /* AVX2: 6x16 tiles, the last row tile partial where 6 does not divide
      * M (run by the kernel of its rows: a switch over them in the C), or
      * 4x24 where 24 divides N and 4 divides M */
@@ -459,6 +470,7 @@ int main(void) {
       {"avx2_4x24_128x64x96", MM("mm24", 128, 64, 96), 1, 0, AVX2_TARGET},
       {"avx2_kblock_64x784x128", MM("mmkb", 64, 784, 128), 1, 1, AVX2_TARGET},
       {"avx2_kblock_none_1024x1024x16", MM("mmnb", 1024, 1024, 16), 1, 0, AVX2_TARGET},
+      {"row_chunks_avx2_1x1280x1000", MM("mmrc", 1, 1280, 1000), 0, 0, AVX2_TARGET " -num-cores=2"},
   };
   check_cur_failed_ = 0;
   check_run_tests_++;
