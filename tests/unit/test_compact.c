@@ -5,7 +5,10 @@
  * iteration touching its own row, compacts to that row (dimension 0
  * collapsed); the compiled kernel equals the interpreter.  Refused: rows
  * shared by two iterations (index i // 2), a row read by another iteration
- * (index (i + 1) % 8), an intermediate used by two loops of the body. */
+ * (index (i + 1) % 8), an intermediate used by two loops of the body
+ * (within 64 KiB: over it, a plane of 128 KiB used by two nests of a
+ * parallel loop's body is taken per iteration from the pool of ts_alloc,
+ * and the kernel returns 2 at its end if that failed). */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -54,6 +57,27 @@
   "                        vi, vy, vj = T.axis.remap(\"SSS\", [i, y, j])\n"    \
   "                        B[vi, vy, vj] = tmp[" IDX                           \
   ", 511 - vj] + T.float32(1)\n"
+
+/* A plane of 64 x 512 (128 KiB) per iteration of a parallel loop, written
+ * by one loop nest of the body and read back (reversed) by another: the
+ * slice is over the stack's 64 KiB and no inner loop holds every access,
+ * so each iteration takes its plane from ts_alloc's pool. */
+static const char *plane_two_nests =
+    "@I.ir_module\n"
+    "class Module:\n"
+    "    @T.prim_func\n"
+    "    def f(A: T.Buffer((4, 64, 512), \"float32\"), B: T.Buffer((4, 64, 512), "
+    "\"float32\")):\n"
+    "        tmp = T.alloc_buffer((4, 64, 512), \"float32\")\n"
+    "        for i in T.parallel(4):\n"
+    "            for y, j in T.grid(64, 512):\n"
+    "                with T.block(\"t\"):\n"
+    "                    vi, vy, vj = T.axis.remap(\"SSS\", [i, y, j])\n"
+    "                    tmp[vi, vy, vj] = A[vi, vy, vj] * T.float32(2)\n"
+    "            for y, j in T.grid(64, 512):\n"
+    "                with T.block(\"b\"):\n"
+    "                    vi, vy, vj = T.axis.remap(\"SSS\", [i, y, j])\n"
+    "                    B[vi, vy, vj] = tmp[vi, 63 - vy, 511 - vj] + T.float32(1)\n";
 
 static const char *two_loops =
     "@I.ir_module\n"
@@ -226,7 +250,67 @@ TEST(refuses_rows_shared_across_the_outer_loop) {
   CHECK(!compacts(NESTED("(64, 512)", "vy"), &k, NULL));
 }
 
+TEST(plane_per_iteration_from_the_pool) {
+  ts_compact k;
+  ts_module *m = NULL;
+  CHECK(!compacts(plane_two_nests, &k, NULL)); /* not within 64 KiB */
+  ts_status *st = ts_script_parse(plane_two_nests, strlen(plane_two_nests), "plane", &m);
+  if (st) {
+    CHECK_FAIL_("%s", ts_status_render(st));
+    ts_status_free(st);
+    return;
+  }
+  char tmpl[] = "/tmp/tessera_test_compact_XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != NULL);
+  char *so = ts_strdup_printf("%s/m.so", tmpl), *src = NULL;
+  ts_artifact *art = NULL;
+  CHECK_OK(ts_codegen_c(m, &src));
+  CHECK(src && strstr(src, "float *restrict tmp = (float *)ts_alloc(131072); /* one slice "
+                           "of tmp per iteration */"));
+  CHECK(src && strstr(src, "ts_free(tmp);"));
+  CHECK(src && strstr(src, "int ts_oom = 0;"));
+  CHECK(src && strstr(src, "return ts_oom ? 2 : 0;"));
+  free(src);
+  st = ts_build_artifact(m, NULL, so, NULL);
+  if (!st)
+    st = ts_artifact_load(so, &art);
+  if (st) {
+    CHECK_FAIL_("build: %s", ts_status_message(st));
+    ts_status_free(st);
+  } else {
+    int64_t shape[3] = {4, 64, 512};
+    ts_ndarray *x, *y1, *y2;
+    ts_dtype f32 = {TS_FLOAT, 32, 1};
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &x));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y1));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y2));
+    ts_ndarray_fill_random(x, 9);
+    ts_value a1[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y1}}};
+    ts_value a2[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y2}}};
+    CHECK_OK(ts_interp_primfunc(m, ts_module_primfunc(m, "f"), a1, 2));
+    /* twice: the second run takes the planes the first returned to the pool */
+    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
+    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
+    const float *r1 = ts_ndarray_data(y1), *r2 = ts_ndarray_data(y2), *in = ts_ndarray_data(x);
+    int bad = 0;
+    for (int i = 0; i < 4 * 64 * 512; i++) {
+      int p = i / (64 * 512), r = i % (64 * 512);
+      bad += r1[i] != r2[i] || r2[i] != in[p * 64 * 512 + (64 * 512 - 1 - r)] * 2.0f + 1.0f;
+    }
+    CHECK_EQ_INT(bad, 0);
+    ts_ndarray_release(x);
+    ts_ndarray_release(y1);
+    ts_ndarray_release(y2);
+    ts_artifact_release(art);
+  }
+  unlink(so);
+  rmdir(tmpl);
+  free(so);
+  ts_module_destroy(m);
+}
+
 int main(void) {
+  RUN(plane_per_iteration_from_the_pool);
   RUN(row_per_iteration);
   RUN(row_of_a_plane_per_inner_iteration);
   RUN(refuses_rows_shared_across_the_outer_loop);

@@ -42,10 +42,12 @@ typedef struct alias {
 struct compacted {
   const ts_buffer *buf;
   ts_compact k;
+  bool heap; /* a slice too big for the stack: taken from ts_alloc's pool */
 };
 
 typedef struct cg {
   ts_strbuf out;
+  bool uses_oom; /* the kernel being emitted takes slices from ts_alloc */
   TS_VEC(alias) aliases;
   int indent;
   TS_VEC(name_entry) names;
@@ -676,11 +678,22 @@ static void emit_block(cg *c, const ts_stmt *s) {
   bool *heap = ts_xcalloc((size_t)b->n_alloc_buffers + 1, sizeof(bool));
   size_t n_compacted = c->compacted.len;
   for (int i = 0; i < b->n_alloc_buffers; i++) {
-    struct compacted e = {b->alloc_buffers[i], {0}};
-    if (ts_compact_buffer(c->scratch, b, e.buf, 64 * 1024, &e.k))
+    struct compacted e = {b->alloc_buffers[i], {0}, false};
+    /* a slice of at most 64 KiB on the stack; else one of at most 1 MiB
+     * from ts_alloc's pool per iteration (a depthwise conv's input padded
+     * per channel block: written and read back from L2 instead of
+     * through a whole padded tensor, 5 MB for MobileNetV2's 96x112x112
+     * stride-2 layer, whose writes went out to memory) */
+    if (ts_compact_buffer(c->scratch, b, e.buf, 64 * 1024, &e.k)) {
       ts_vec_push(&c->compacted, e); /* declared by its loop (emit_for) */
-    else
+    } else if (ts_compact_buffer(c->scratch, b, e.buf, 1024 * 1024, &e.k) &&
+               e.k.bytes > 64 * 1024) {
+      e.heap = true;
+      c->uses_oom = true;
+      ts_vec_push(&c->compacted, e);
+    } else {
       heap[i] = emit_alloc(c, b->alloc_buffers[i]);
+    }
   }
   if (b->init) {
     int n_red = 0;
@@ -770,9 +783,17 @@ static void emit_for(cg *c, const ts_stmt *s) {
   for (size_t i = 0; i < c->compacted.len; i++) {
     const struct compacted *e = &c->compacted.data[i];
     if (e->k.loop != s) continue;
-    line(c, "_Alignas(64) %s %s[%lld]; /* one slice of %s per iteration */",
-         ctype_or_fail(c, e->buf->dtype, e->buf->loc), cname(c, e->buf, e->buf->name),
-         (long long)(e->k.bytes / (int64_t)ts_dtype_bytes(e->buf->dtype)), e->buf->name);
+    const char *ty = ctype_or_fail(c, e->buf->dtype, e->buf->loc);
+    const char *bn = cname(c, e->buf, e->buf->name);
+    if (e->heap) {
+      /* (no return inside an OpenMP loop: the kernel returns 2 at its end) */
+      line(c, "%s *restrict %s = (%s *)ts_alloc(%lld); /* one slice of %s per iteration */",
+           ty, bn, ty, (long long)e->k.bytes, e->buf->name);
+      line(c, "if (!%s) { __atomic_store_n(&ts_oom, 1, __ATOMIC_RELAXED); continue; }", bn);
+    } else {
+      line(c, "_Alignas(64) %s %s[%lld]; /* one slice of %s per iteration */", ty, bn,
+           (long long)(e->k.bytes / (int64_t)ts_dtype_bytes(e->buf->dtype)), e->buf->name);
+    }
   }
   if (parallel) c->parallel_depth++;
   int64_t lo, n_it;
@@ -785,6 +806,10 @@ static void emit_for(cg *c, const ts_stmt *s) {
     ts_ptrmap_put(&c->ranges, v, r);
   }
   emit_stmt(c, s->u.for_.body);
+  for (size_t i = 0; i < c->compacted.len; i++) {
+    const struct compacted *e = &c->compacted.data[i];
+    if (e->k.loop == s && e->heap) line(c, "ts_free(%s);", cname(c, e->buf, e->buf->name));
+  }
   if (ranged) ts_ptrmap_remove(&c->ranges, v);
   if (parallel) c->parallel_depth--;
   c->indent--;
@@ -1884,8 +1909,18 @@ static void emit_primfunc(cg *c, const ts_primfunc *f) {
     }
   }
   ts_vec_free(&bound);
+  /* the body goes to its own buffer first: whether a slice comes from the
+   * pool (and the kernel needs ts_oom) is known after it */
+  ts_strbuf head = c->out;
+  c->out = (ts_strbuf){0};
+  c->uses_oom = false;
   emit_stmt(c, f->body);
-  line(c, "return 0;");
+  ts_strbuf body = c->out;
+  c->out = head;
+  if (c->uses_oom) line(c, "int ts_oom = 0;");
+  ts_strbuf_append(&c->out, body.data ? body.data : "");
+  ts_strbuf_free(&body);
+  line(c, c->uses_oom ? "return ts_oom ? 2 : 0;" : "return 0;");
   c->indent--;
   line(c, "}");
   line(c, "%s", "");
