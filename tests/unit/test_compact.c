@@ -182,6 +182,61 @@ TEST(refuses_shared_or_crossing_rows) {
   CHECK(!compacts(two_loops, &k, NULL));
 }
 
+/* The source index of output element i of a [4, 64, 512] kernel. */
+typedef int (*src_index_fn)(int i);
+static int row_reversed(int i) { return i / 512 * 512 + 511 - i % 512; }
+static int plane_reversed(int i) {
+  return i / (64 * 512) * 64 * 512 + 64 * 512 - 1 - i % (64 * 512);
+}
+
+/* f(A, B) over [4, 64, 512], B[i] = A[src(i)] * 2 + 1: its C contains each
+ * of `want`, and the compiled kernel, run `calls` times, equals the
+ * interpreter and that formula.  Destroys m. */
+static void check_plane_kernel(ts_module *m, const char *const *want, int n_want, int calls,
+                               uint64_t seed, src_index_fn src_index) {
+  char tmpl[] = "/tmp/tessera_test_compact_XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != NULL);
+  char *so = ts_strdup_printf("%s/m.so", tmpl), *src = NULL;
+  ts_artifact *art = NULL;
+  CHECK_OK(ts_codegen_c(m, &src));
+  for (int i = 0; i < n_want; i++)
+    if (!src || !strstr(src, want[i])) CHECK_FAIL_("the C lacks: %s", want[i]);
+  free(src);
+  ts_status *st = ts_build_artifact(m, NULL, so, NULL);
+  if (!st)
+    st = ts_artifact_load(so, &art);
+  if (st) {
+    CHECK_FAIL_("build: %s", ts_status_message(st));
+    ts_status_free(st);
+  } else {
+    int64_t shape[3] = {4, 64, 512};
+    ts_ndarray *x, *y1, *y2;
+    ts_dtype f32 = {TS_FLOAT, 32, 1};
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &x));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y1));
+    CHECK_OK(ts_ndarray_create(3, shape, f32, &y2));
+    ts_ndarray_fill_random(x, seed);
+    ts_value a1[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y1}}};
+    ts_value a2[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y2}}};
+    CHECK_OK(ts_interp_primfunc(m, ts_module_primfunc(m, "f"), a1, 2));
+    for (int c = 0; c < calls; c++)
+      CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
+    const float *r1 = ts_ndarray_data(y1), *r2 = ts_ndarray_data(y2), *in = ts_ndarray_data(x);
+    int bad = 0;
+    for (int i = 0; i < 4 * 64 * 512; i++)
+      bad += r1[i] != r2[i] || r2[i] != in[src_index(i)] * 2.0f + 1.0f;
+    CHECK_EQ_INT(bad, 0);
+    ts_ndarray_release(x);
+    ts_ndarray_release(y1);
+    ts_ndarray_release(y2);
+    ts_artifact_release(art);
+  }
+  unlink(so);
+  rmdir(tmpl);
+  free(so);
+  ts_module_destroy(m);
+}
+
 /* The row loop inside the parallel one holds the slice: one row, the
  * plane and the row indices collapsed, the plane fixed per slice by the
  * loop around. */
@@ -197,50 +252,9 @@ TEST(row_of_a_plane_per_inner_iteration) {
         !strcmp(k.loop->u.for_.var->name, "y"));
   if (!m)
     return;
-  char tmpl[] = "/tmp/tessera_test_compact_XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != NULL);
-  char *so = ts_strdup_printf("%s/m.so", tmpl), *src = NULL;
-  ts_artifact *art = NULL;
-  CHECK_OK(ts_codegen_c(m, &src));
-  CHECK(src && strstr(src, "_Alignas(64) float tmp[512]; /* one slice of tmp "
-                           "per iteration */"));
-  free(src);
-  ts_status *st = ts_build_artifact(m, NULL, so, NULL);
-  if (!st)
-    st = ts_artifact_load(so, &art);
-  if (st) {
-    CHECK_FAIL_("build: %s", ts_status_message(st));
-    ts_status_free(st);
-  } else {
-    int64_t shape[3] = {4, 64, 512};
-    ts_ndarray *x, *y1, *y2;
-    ts_dtype f32 = {TS_FLOAT, 32, 1};
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &x));
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &y1));
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &y2));
-    ts_ndarray_fill_random(x, 7);
-    ts_value a1[2] = {{TS_VAL_TENSOR, {.tensor = x}},
-                      {TS_VAL_TENSOR, {.tensor = y1}}};
-    ts_value a2[2] = {{TS_VAL_TENSOR, {.tensor = x}},
-                      {TS_VAL_TENSOR, {.tensor = y2}}};
-    CHECK_OK(ts_interp_primfunc(m, ts_module_primfunc(m, "f"), a1, 2));
-    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
-    const float *r1 = ts_ndarray_data(y1), *r2 = ts_ndarray_data(y2),
-                *in = ts_ndarray_data(x);
-    int bad = 0;
-    for (int i = 0; i < 4 * 64 * 512; i++)
-      bad += r1[i] != r2[i] ||
-             r2[i] != in[i / 512 * 512 + 511 - i % 512] * 2.0f + 1.0f;
-    CHECK_EQ_INT(bad, 0);
-    ts_ndarray_release(x);
-    ts_ndarray_release(y1);
-    ts_ndarray_release(y2);
-    ts_artifact_release(art);
-  }
-  unlink(so);
-  rmdir(tmpl);
-  free(so);
-  ts_module_destroy(m);
+  static const char *const want[] = {
+      "_Alignas(64) float tmp[512]; /* one slice of tmp per iteration */"};
+  check_plane_kernel(m, want, 1, 1, 7, row_reversed);
 }
 
 /* A row indexed by the inner loop alone is shared by the iterations of the
@@ -260,53 +274,11 @@ TEST(plane_per_iteration_from_the_pool) {
     ts_status_free(st);
     return;
   }
-  char tmpl[] = "/tmp/tessera_test_compact_XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != NULL);
-  char *so = ts_strdup_printf("%s/m.so", tmpl), *src = NULL;
-  ts_artifact *art = NULL;
-  CHECK_OK(ts_codegen_c(m, &src));
-  CHECK(src && strstr(src, "float *restrict tmp = (float *)ts_alloc(131072); /* one slice "
-                           "of tmp per iteration */"));
-  CHECK(src && strstr(src, "ts_free(tmp);"));
-  CHECK(src && strstr(src, "int ts_oom = 0;"));
-  CHECK(src && strstr(src, "return ts_oom ? 2 : 0;"));
-  free(src);
-  st = ts_build_artifact(m, NULL, so, NULL);
-  if (!st)
-    st = ts_artifact_load(so, &art);
-  if (st) {
-    CHECK_FAIL_("build: %s", ts_status_message(st));
-    ts_status_free(st);
-  } else {
-    int64_t shape[3] = {4, 64, 512};
-    ts_ndarray *x, *y1, *y2;
-    ts_dtype f32 = {TS_FLOAT, 32, 1};
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &x));
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &y1));
-    CHECK_OK(ts_ndarray_create(3, shape, f32, &y2));
-    ts_ndarray_fill_random(x, 9);
-    ts_value a1[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y1}}};
-    ts_value a2[2] = {{TS_VAL_TENSOR, {.tensor = x}}, {TS_VAL_TENSOR, {.tensor = y2}}};
-    CHECK_OK(ts_interp_primfunc(m, ts_module_primfunc(m, "f"), a1, 2));
-    /* twice: the second run takes the planes the first returned to the pool */
-    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
-    CHECK_OK(ts_artifact_call_kernel(art, "f", a2, 2));
-    const float *r1 = ts_ndarray_data(y1), *r2 = ts_ndarray_data(y2), *in = ts_ndarray_data(x);
-    int bad = 0;
-    for (int i = 0; i < 4 * 64 * 512; i++) {
-      int p = i / (64 * 512), r = i % (64 * 512);
-      bad += r1[i] != r2[i] || r2[i] != in[p * 64 * 512 + (64 * 512 - 1 - r)] * 2.0f + 1.0f;
-    }
-    CHECK_EQ_INT(bad, 0);
-    ts_ndarray_release(x);
-    ts_ndarray_release(y1);
-    ts_ndarray_release(y2);
-    ts_artifact_release(art);
-  }
-  unlink(so);
-  rmdir(tmpl);
-  free(so);
-  ts_module_destroy(m);
+  /* run twice: the second run takes the planes the first returned */
+  static const char *const want[] = {
+      "float *restrict tmp = (float *)ts_alloc(131072); /* one slice of tmp per iteration */",
+      "ts_free(tmp);", "int ts_oom = 0;", "return ts_oom ? 2 : 0;"};
+  check_plane_kernel(m, want, 4, 2, 9, plane_reversed);
 }
 
 int main(void) {
