@@ -61,6 +61,24 @@ static void visit_region(const ts_region *r, ts_expr_visit_fn fe, void *ctx) {
   }
 }
 
+typedef struct var_use {
+  const ts_var *v;
+  bool found;
+} var_use;
+
+static bool var_use_visit(const ts_expr *e, void *ctx) {
+  var_use *u = ctx;
+  if (e->kind == TS_E_VAR && e->u.var == u->v)
+    u->found = true;
+  return !u->found;
+}
+
+bool ts_expr_uses_var(const ts_expr *e, const ts_var *v) {
+  var_use u = {v, false};
+  ts_expr_visit(e, var_use_visit, &u);
+  return u.found;
+}
+
 void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
                    void *ctx) {
   if (!s)

@@ -57,6 +57,8 @@ void ts_expr_visit(const ts_expr *e, ts_expr_visit_fn fe, void *ctx);
  * body.  Nested blocks are walked. */
 void ts_stmt_visit(const ts_stmt *s, ts_stmt_visit_fn fs, ts_expr_visit_fn fe,
                    void *ctx);
+/* True when expression e (NULL: none) mentions variable v. */
+bool ts_expr_uses_var(const ts_expr *e, const ts_var *v);
 
 /* ---- mutator
  * ------------------------------------------------------------------

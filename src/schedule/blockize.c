@@ -261,7 +261,7 @@ static ts_status *blockize_plan_make(ts_schedule *s, ts_rv loop_rv,
   ts_expr **ivals = ts_arena_array(a, (size_t)(n ? n : 1), sizeof(ts_expr *));
   if (realize->u.realize.predicate) {
     for (int i = 0; i < pos && !err; i++)
-      if (sch_expr_uses_var(realize->u.realize.predicate, loops[i]->u.for_.var))
+      if (ts_expr_uses_var(realize->u.realize.predicate, loops[i]->u.for_.var))
         err = sch_error(P, "the predicate of block %s uses loop %s outside "
                            "loop %s",
                         b->name, loops[i]->u.for_.var->name,

@@ -182,25 +182,6 @@ ts_expr *sch_linear_expr(ts_arena *a, const sch_linear *l, ts_dtype t) {
 
 /* ---- uses ------------------------------------------------------------------------ */
 
-typedef struct uses_ctx {
-  const ts_var *v;
-  const ts_buffer *buf;
-  bool found;
-} uses_ctx;
-
-static bool uses_var_e(const ts_expr *e, void *vc) {
-  uses_ctx *c = vc;
-  if (e->kind == TS_E_VAR && e->u.var == c->v) c->found = true;
-  return !c->found;
-}
-
-bool sch_expr_uses_var(const ts_expr *e, const ts_var *v) {
-  if (!e) return false;
-  uses_ctx c = {v, NULL, false};
-  ts_expr_visit(e, uses_var_e, &c);
-  return c.found;
-}
-
 static bool buf_region_hit(const ts_region *r, int n, const ts_buffer *b) {
   for (int i = 0; i < n; i++)
     if (r[i].buffer == b) return true;

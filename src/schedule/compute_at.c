@@ -401,7 +401,7 @@ static ts_status *do_compute_at(ts_schedule *s, ts_rv block_rv, ts_rv loop_rv,
         if (pb->iter_vars[v].type == TS_ITER_SPATIAL) continue;
         for (int j = 0; j <= nouter && !st; j++) {
           ts_stmt *l = j < nouter ? outer[j] : loop;
-          if (sch_expr_uses(p->u.realize.iter_values[v], l->u.for_.var))
+          if (ts_expr_uses_var(p->u.realize.iter_values[v], l->u.for_.var))
             st = sch_error(prim, "loop '%s' carries reduction variable '%s' "
                                  "of producer block '%s'; the producer is "
                                  "not complete inside it",

@@ -19,23 +19,6 @@
 
 /* ---- shared helpers ---------------------------------------------------------- */
 
-typedef struct uses_ctx {
-  const ts_var *v;
-  bool found;
-} uses_ctx;
-
-static bool uses_visit(const ts_expr *e, void *vc) {
-  uses_ctx *c = vc;
-  if (e->kind == TS_E_VAR && e->u.var == c->v) c->found = true;
-  return !c->found;
-}
-
-bool sch_expr_uses(const ts_expr *e, const ts_var *v) {
-  if (!e) return false;
-  uses_ctx c = {v, false};
-  ts_expr_visit(e, uses_visit, &c);
-  return c.found;
-}
 
 static bool all_blocks_visit(const ts_stmt *s, void *vv) {
   TS_VEC(ts_stmt *) *v = vv;
@@ -584,7 +567,7 @@ static ts_status *check_no_reduce(const char *prim, const char *verb,
     ts_block *b = bs[i]->u.realize.block;
     for (int k = 0; k < b->n_iter_vars && !st; k++)
       if (b->iter_vars[k].type != TS_ITER_SPATIAL &&
-          sch_expr_uses(bs[i]->u.realize.iter_values[k], loop->u.for_.var))
+          ts_expr_uses_var(bs[i]->u.realize.iter_values[k], loop->u.for_.var))
         st = sch_error(prim, "loop '%s' is bound to %s variable '%s' of "
                              "block '%s'; %s it would race",
                        lname(loop),

@@ -61,7 +61,7 @@ ts_status *ts_sch_decompose_reduction(ts_schedule *s, ts_rv block, ts_rv loop,
   for (int i = 0; i < pos; i++)
     for (int k = 0; k < b->n_iter_vars; k++)
       if (b->iter_vars[k].type != TS_ITER_SPATIAL &&
-          sch_expr_uses_var(realize->u.realize.iter_values[k],
+          ts_expr_uses_var(realize->u.realize.iter_values[k],
                             loops[i]->u.for_.var)) {
         ts_status *st = sch_error(
             P, "loop %s is inside loop %s, which drives the reduction "
@@ -97,10 +97,10 @@ ts_status *ts_sch_decompose_reduction(ts_schedule *s, ts_rv block, ts_rv loop,
   }
   for (int i = pos; i < nl; i++) {
     int64_t ext = 0;
-    bool used_any = sch_expr_uses_var(realize->u.realize.predicate,
+    bool used_any = ts_expr_uses_var(realize->u.realize.predicate,
                                       loops[i]->u.for_.var);
     for (int k = 0; k < b->n_iter_vars; k++)
-      used_any |= sch_expr_uses_var(realize->u.realize.iter_values[k],
+      used_any |= ts_expr_uses_var(realize->u.realize.iter_values[k],
                                     loops[i]->u.for_.var);
     if (!used_any && !(ts_expr_is_const_int(loops[i]->u.for_.extent, &ext) &&
                        ext == 1)) {
@@ -119,10 +119,10 @@ ts_status *ts_sch_decompose_reduction(ts_schedule *s, ts_rv block, ts_rv loop,
   bool used[64] = {0};
   for (int i = pos; i < nl && i - pos < 64; i++) {
     ts_var *v = loops[i]->u.for_.var;
-    bool u = sch_expr_uses_var(realize->u.realize.predicate, v);
+    bool u = ts_expr_uses_var(realize->u.realize.predicate, v);
     for (int k = 0; k < b->n_iter_vars; k++)
       if (b->iter_vars[k].type == TS_ITER_SPATIAL &&
-          sch_expr_uses_var(realize->u.realize.iter_values[k], v))
+          ts_expr_uses_var(realize->u.realize.iter_values[k], v))
         u = true;
     used[i - pos] = u;
     if (u) {
@@ -266,7 +266,7 @@ ts_status *ts_sch_rfactor(ts_schedule *s, ts_rv loop, int factor_axis,
   ts_var *lv = lp->u.for_.var;
   int red_idx = -1;
   for (int k = 0; k < b->n_iter_vars; k++) {
-    if (!sch_expr_uses_var(realize->u.realize.iter_values[k], lv)) continue;
+    if (!ts_expr_uses_var(realize->u.realize.iter_values[k], lv)) continue;
     if (b->iter_vars[k].type != TS_ITER_REDUCE || red_idx >= 0)
       return sch_error(P, "loop %s is not bound to a reduction iteration "
                           "variable of block %s",
@@ -315,7 +315,7 @@ ts_status *ts_sch_rfactor(ts_schedule *s, ts_rv loop, int factor_axis,
   for (int i = 0; i < nl; i++) {
     bool sp = false, rd = false;
     for (int k = 0; k < b->n_iter_vars; k++)
-      if (sch_expr_uses_var(realize->u.realize.iter_values[k],
+      if (ts_expr_uses_var(realize->u.realize.iter_values[k],
                             loops[i]->u.for_.var)) {
         if (b->iter_vars[k].type == TS_ITER_SPATIAL) sp = true;
         else rd = true;

@@ -96,8 +96,6 @@ bool sch_block_feeds(const ts_block *w, const ts_block *r);
  * predicates, stores, ...), keeping statement node identity so that handles
  * stay valid. */
 void sch_subst_inplace(ts_arena *a, ts_stmt *s, const ts_ptrmap *vmap);
-/* True when expression e mentions variable v. */
-bool sch_expr_uses(const ts_expr *e, const ts_var *v);
 /* Every block realize in the subtree of s (nested blocks included),
  * pre-order.  *out heap. */
 void sch_all_blocks(ts_stmt *s, ts_stmt ***out, int *out_n);
@@ -136,7 +134,6 @@ typedef struct sch_linear {
 bool sch_linearize(const ts_expr *e, sch_linear *out);
 int64_t sch_linear_coef(const sch_linear *l, const ts_var *v);
 ts_expr *sch_linear_expr(ts_arena *a, const sch_linear *l, ts_dtype t);
-bool sch_expr_uses_var(const ts_expr *e, const ts_var *v);
 /* Whether statement s (blocks' regions, stores, loads) reads / writes b,
  * not counting the block realize `skip` (may be NULL). */
 void sch_stmt_accesses(const ts_stmt *s, const ts_buffer *b,

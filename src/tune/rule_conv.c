@@ -105,8 +105,8 @@ bool rule_conv_match(ts_primfunc *f, ts_stmt *r, conv_info *ci) {
       (!dw && !is_var(ld->u.load.indices[1], iv[4])))
     return false;
   for (int d = 2; d < 4; d++)
-    if (sch_expr_uses(ld->u.load.indices[d], iv[1]) ||
-        sch_expr_uses(ld->u.load.indices[d], iv[4]))
+    if (ts_expr_uses_var(ld->u.load.indices[d], iv[1]) ||
+        ts_expr_uses_var(ld->u.load.indices[d], iv[4]))
       return false;
   const ts_buffer *db = ld->u.load.buffer, *wb = lw->u.load.buffer;
   if (db == cb || wb == cb || db == wb || db->dtype.bits != 32 || wb->dtype.bits != 32 ||
@@ -694,11 +694,7 @@ static bool rule_pool_blocked(rule_ctx *c, ts_rv blk, const conv_info *ci) {
                    "row, the %lld channels vectorized, rows parallel",
                    (long long)ci->C, (long long)ci->OH, (long long)ci->OW, (long long)ci->KH,
                    (long long)ci->KW, (long long)B, (long long)B, (long long)B);
-  TRY(sch_block(c->s, blk, &r));
-  int data_read = -1;
-  for (int i = 0; i < r->u.realize.block->n_reads; i++)
-    if (r->u.realize.block->reads[i].buffer == ci->data) data_read = i;
-  if (data_read < 0) goto out;
+  int data_read = ci->data_read; /* (rule_pool_match) */
   ts_index_map dm = blocked_map(a, 4, 1, B, it), om = blocked_map(a, 4, 1, B, it);
   /* the padding (or copy) nest inlined (before any layout change: inlining
    * wants its plain indices): a window tap outside the input is a

@@ -49,11 +49,9 @@ static bool const_int(const ts_expr *e, int64_t *v) {
   return false;
 }
 
-static bool uses_var(const ts_expr *e, const ts_var *v) { return sch_expr_uses(e, v); }
-
 static bool load_uses(const ts_expr *ld, const ts_var *v) {
   for (int d = 0; d < ld->u.load.n; d++)
-    if (uses_var(ld->u.load.indices[d], v)) return true;
+    if (ts_expr_uses_var(ld->u.load.indices[d], v)) return true;
   return false;
 }
 
@@ -663,7 +661,7 @@ static void rule_reduction(rule_ctx *c, const ts_block *b) {
     bool spatial = true;
     for (int k = 0; k < b->n_iter_vars; k++)
       if (b->iter_vars[k].type != TS_ITER_SPATIAL &&
-          sch_expr_uses(realize->u.realize.iter_values[k], loop->u.for_.var))
+          ts_expr_uses_var(realize->u.realize.iter_values[k], loop->u.for_.var))
         spatial = false;
     if (spatial && lead == i) {
       lead++;

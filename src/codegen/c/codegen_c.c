@@ -988,23 +988,6 @@ static bool is_f32(ts_dtype t) {
   return t.code == TS_FLOAT && t.bits == 32 && t.lanes == 1;
 }
 
-typedef struct var_use {
-  const ts_var *var;
-  bool found;
-} var_use;
-
-static bool find_var(const ts_expr *e, void *ctx) {
-  var_use *u = ctx;
-  if (e->kind == TS_E_VAR && e->u.var == u->var) u->found = true;
-  return !u->found;
-}
-
-static bool uses_var(const ts_expr *e, const ts_var *v) {
-  var_use u = {v, false};
-  ts_expr_visit(e, find_var, &u);
-  return u.found;
-}
-
 /* A micro-kernel call: `name` of `mr` rows where the tile is whole, else
  * (a predicated tile, ts_uk_mr rows kept) the kernel of ts_uk_mr rows;
  * `args` is the argument list after the name. */
@@ -1203,7 +1186,7 @@ static bool emit_micro_kernel(cg *c, const ts_stmt *s) {
    * the tile, and run by the kernel of that many rows. */
   const ts_expr *pred = r->u.realize.predicate;
   for (int l = 0; pred && l < nl; l++)
-    if (l != nk && uses_var(pred, loops[l]->u.for_.var))
+    if (l != nk && ts_expr_uses_var(pred, loops[l]->u.for_.var))
       return false;
   const ts_block *b = r->u.realize.block;
   if (b->init || b->n_alloc_buffers || b->n_match_buffers || !b->body ||
