@@ -676,10 +676,14 @@ static int64_t blocked_dest(rule_ctx *c, const ts_buffer *buf, ts_rv *copy) {
 /* Pooling between blocked tensors (rule_layout.c): the window block reads
  * and writes [n, C/B, H, W, B] (its padding or copy nest, which reads the
  * blocked input, inlined; its result copied to the blocked output row by
- * row), the loops (n, C/B, y, ry, rx, x, B) with the B channels
+ * row), the loops (n, C/B, y, x, ry, rx, B) with the B channels
  * vectorized: each window tap is one vector per output pixel, where the
  * plain layout reads every other element of a row (stride 2) and GCC
- * gathers them. */
+ * gathers them.  The taps inside each output pixel (unrolled up to 16 of
+ * them) keep its running result in a register; with the taps outside the
+ * row it was loaded and stored per tap (ResNet-18's 3x3/2 max pool at 1T in
+ * the model: 0.50-0.63 -> 0.37-0.41 ms, 0.40 -> 0.37 unrolled; ONNX
+ * Runtime's 0.25). */
 static bool rule_pool_blocked(rule_ctx *c, ts_rv blk, const conv_info *ci) {
   ts_rv copy, pad;
   int64_t B = blocked_source(c, ci);
@@ -690,8 +694,8 @@ static bool rule_pool_blocked(rule_ctx *c, ts_rv blk, const conv_info *ci) {
   ts_rv *lp = NULL, *sc = NULL, *cl = NULL, fused, init;
   int nl = 0, ncl = 0;
   ts_strbuf_printf(c->why, "pooling %lld channels, %lldx%lld output, %lldx%lld window: "
-                   "blocked layouts [n, C/%lld, H, W, %lld], window loops outside the output "
-                   "row, the %lld channels vectorized, rows parallel",
+                   "blocked layouts [n, C/%lld, H, W, %lld], window loops inside each output "
+                   "pixel, the %lld channels vectorized, rows parallel",
                    (long long)ci->C, (long long)ci->OH, (long long)ci->OW, (long long)ci->KH,
                    (long long)ci->KW, (long long)B, (long long)B, (long long)B);
   int data_read = ci->data_read; /* (rule_pool_match) */
@@ -717,7 +721,7 @@ static bool rule_pool_blocked(rule_ctx *c, ts_rv blk, const conv_info *ci) {
   if (nl != 6) goto out;
   int64_t fc[2] = {-1, B};
   TRY(ts_sch_split(c->s, lp[1], fc, NULL, 2, true, &sc));
-  TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[0], sc[0], lp[2], lp[4], lp[5], lp[3], sc[1]}, 7));
+  TRY(ts_sch_reorder(c->s, (ts_rv[]){lp[0], sc[0], lp[2], lp[3], lp[4], lp[5], sc[1]}, 7));
   /* the copy of each output row into the blocked output, right after the
    * row (while the result is still plain: reverse_compute_at wants plain
    * iteration variables), its channels innermost */
@@ -730,6 +734,10 @@ static bool rule_pool_blocked(rule_ctx *c, ts_rv blk, const conv_info *ci) {
   }
   TRY(ts_sch_decompose_reduction(c->s, blk, lp[4], &init));
   TRY(ts_sch_vectorize(c->s, sc[1]));
+  if (ci->KH * ci->KW <= 16) {
+    TRY(ts_sch_unroll(c->s, lp[4]));
+    TRY(ts_sch_unroll(c->s, lp[5]));
+  }
   rule_vectorize_innermost(c, init);
   TRY(ts_sch_fuse(c->s, (ts_rv[]){lp[0], sc[0], lp[2]}, 3, true, &fused));
   if (c->t->num_cores > 1 && ci->C * ci->OH * ci->OW * ci->KH * ci->KW >= MIN_PARALLEL_WORK)

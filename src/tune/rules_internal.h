@@ -39,7 +39,8 @@ bool rule_pool_match(ts_primfunc *f, ts_stmt *r, conv_info *ci);
 /* Schedules the convolution (blocked channel layout inside the kernel, the
  * sgemm micro-kernel over the reduction loops, epilogue per output row). */
 void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci);
-/* Pooling: window loops outside a vectorized output row, rows parallel. */
+/* Pooling: window loops outside a vectorized output row (blocked: inside
+ * each output pixel, its channel block vectorized), rows parallel. */
 void rule_pool(rule_ctx *c, ts_stmt *r, const conv_info *ci);
 
 /* Keeps the tensors between convolution kernels in a blocked channel

@@ -29,6 +29,8 @@ static int n_micro, n_pack, n_blocked, n_copies;
 static int n_loops_21;
 /* loops of extent 9 (the 49 pixels of a 7x7 plane in tiles of 6) */
 static int n_loops_9;
+/* unrolled loops of extent 3 (a 3x3 pooling window's taps) */
+static int n_unrolled_3;
 static int64_t widest_block;
 /* extents of the loops annotated as micro-kernels (the first reduction
  * loop: C/CB, or KH where the channel blocks run outside the rows) */
@@ -60,6 +62,9 @@ static bool count(const ts_stmt *s, void *ctx) {
     n_loops_21++;
   if (s->kind == TS_S_FOR && ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 9)
     n_loops_9++;
+  if (s->kind == TS_S_FOR && s->u.for_.kind == TS_FOR_UNROLLED &&
+      ts_expr_is_const_int(s->u.for_.extent, &ext) && ext == 3)
+    n_unrolled_3++;
   if (s->kind == TS_S_BLOCK_REALIZE) {
     const ts_block *b = s->u.realize.block;
     if (ts_attrs_get(b->annotations, "tessera.pack_constant")) n_pack++;
@@ -145,7 +150,7 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     CHECK_FAIL_("%s: %s", name, ts_status_message(st));
     ts_status_free(st);
   } else {
-    n_micro = n_pack = n_blocked = n_copies = n_loops_21 = n_loops_9 = 0;
+    n_micro = n_pack = n_blocked = n_copies = n_loops_21 = n_loops_9 = n_unrolled_3 = 0;
     widest_block = uk_mr = 0;
     for (int i = 0; i < m->n_funcs; i++)
       if (m->funcs[i].kind == TS_FUNC_PRIM) ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
@@ -162,14 +167,16 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
     if (!strcmp(name, "conv_chain_blocked_16_and_8")) CHECK_EQ_INT(var_block, 16);
     if (!strcmp(name, "conv_chain_blocked_8_avx2")) CHECK_EQ_INT(var_block, 8);
     if (!strcmp(name, "pool_between_convs")) {
-      /* the pool's padding inlined: no padded copy in its kernel */
+      /* the pool's padding inlined: no padded copy in its kernel; its
+       * 3x3 window taps unrolled (inside each output pixel) */
       bool pool_found = false;
       for (int i = 0; i < m->n_funcs; i++)
         if (m->funcs[i].kind == TS_FUNC_PRIM && strstr(m->funcs[i].u.prim->name, "max_pool")) {
           pool_found = true;
-          n_copies = 0;
+          n_copies = n_unrolled_3 = 0;
           ts_stmt_visit(m->funcs[i].u.prim->body, count, NULL, NULL);
           CHECK_EQ_INT(n_copies, 0);
+          CHECK_EQ_INT(n_unrolled_3, 2);
         }
       CHECK(pool_found);
     }
