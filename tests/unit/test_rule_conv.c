@@ -80,6 +80,21 @@ static bool count(const ts_stmt *s, void *ctx) {
   return true;
 }
 
+/* The kinds of the row bindings (iteration variable 2, y) of the
+ * convolution's update block and of its padding block: a division of the
+ * parallel loop (rows outside the channel blocks) or a remainder (rows
+ * inside). */
+static ts_expr_kind conv_row_kind, pad_row_kind;
+static bool row_bindings(const ts_stmt *s, void *ctx) {
+  (void)ctx;
+  if (s->kind == TS_S_BLOCK_REALIZE && s->u.realize.block->n_iter_vars >= 3) {
+    const char *n = s->u.realize.block->name;
+    if (!strcmp(n, "conv2d_nchw_update")) conv_row_kind = s->u.realize.iter_values[2]->kind;
+    if (!strcmp(n, "pad_temp")) pad_row_kind = s->u.realize.iter_values[2]->kind;
+  }
+  return true;
+}
+
 /* A parallel loop whose nest holds both the depthwise block and its
  * padding block (each channel block pads its own plane). */
 static bool has_block_named(const ts_stmt *s, void *ctx) {
@@ -204,6 +219,14 @@ static void run_case(const char *name, const char *text, const char *tmp, int wa
      * to 14 columns x 8 channels (uk_mr: the extent of the loop inside the
      * reductions); input channel blocks of 8 (uk_extent[0]: C/8) */
     if (!strcmp(name, "conv_3x3_c64_f64_avx2") && n_micro >= 1) {
+      /* bands of rows per thread: the parallel loop (n, y, F/16) and the
+       * padding's (n, y, C/8), y a division of each */
+      conv_row_kind = pad_row_kind = TS_E_INT;
+      for (int i = 0; i < m->n_funcs; i++)
+        if (m->funcs[i].kind == TS_FUNC_PRIM)
+          ts_stmt_visit(m->funcs[i].u.prim->body, row_bindings, NULL, NULL);
+      CHECK(conv_row_kind == TS_E_FLOORDIV || conv_row_kind == TS_E_DIV);
+      CHECK(pad_row_kind == TS_E_FLOORDIV || pad_row_kind == TS_E_DIV);
       CHECK_EQ_INT(widest_block, 16);
       CHECK_EQ_INT(uk_extent[0], 8);
       CHECK_EQ_INT(uk_mr, 6);
