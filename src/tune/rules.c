@@ -461,8 +461,12 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
    * quarter of L2 (A from L2, B from L1 for every row tile; where A's
    * block outgrows L2, the blocks lose: 1024^3 58 -> 52 GFLOP/s).
    * 64x784x128 1T 47 -> 56 GFLOP/s (oneDNN 57), 2T 96 -> 116 (116);
-   * 128x768x3072 with B not a weight 24 -> 33-36 */
-  if (t->num_vregs < 32 && KC == K && MR > 1 && M / MR >= 4) {
+   * 128x768x3072 with B not a weight 24 -> 33-36.  Not for a weight
+   * (packed at build time, its panels contiguous and streamed in order):
+   * BERT's 128x768x768 and 128x768x3072, blocks of 128, ran the layer at
+   * 1T 0.97-1.00 and 2T 0.88 of the time unblocked */
+  bool weight = c->f->is_private && rule_is_param(c->f, mi->B);
+  if (t->num_vregs < 32 && KC == K && MR > 1 && M / MR >= 4 && !weight) {
     int64_t kc1 = t->l1d_bytes / 2 / (NR * 4);
     if (K > kc1 && M * kc1 * 4 <= t->l2_bytes / 4)
       for (int64_t kc = kc1; kc >= kc1 / 2 && KC == K; kc--)
@@ -483,7 +487,6 @@ static void rule_matmul(rule_ctx *c, ts_stmt *r, const mm_info *mi) {
    * no faster on 512^3..2048^3 and BERT, slower at 1024^3 1T (0.77 against
    * 0.83 of oneDNN): not done; nor blocks of rows of A outside the panels
    * of B (GotoBLAS's ic loop: 2048^3 2T 0.68 against 0.75 unblocked). */
-  bool weight = c->f->is_private && rule_is_param(c->f, mi->B);
   bool big_b = K * N * 4 >= t->l2_bytes / 2;
   bool pack = (M >= 16 && (N * 4 >= 4096 || weight || big_b)) || mi->b_trans || kblock;
   char bt[48] = "";
