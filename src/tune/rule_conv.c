@@ -17,7 +17,9 @@
  * the input as the broadcast operand (stride CB*s along xi) and the weight as
  * the vector operand.  The epilogue (bias, residual, activation, inlined into
  * one block) runs per output row of 16 channels, right after the row is
- * computed, converting back to NCHW; rows of channel blocks are parallel.
+ * computed, converting back to NCHW (or to the next kernel's blocked
+ * layout); the parallel loop is (n, y, channel block), so that each thread
+ * computes a band of rows with all their channels.
  * Output channels come in vectors of 16, or of 8 when F is not a multiple
  * of 16 (the micro-kernel's 8-float form).
  *
