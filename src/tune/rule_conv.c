@@ -559,7 +559,7 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
    * consumer reads the result at plain iteration variables) */
   TRY(ts_sch_get_consumers(c->s, blk, &cons, &nc));
   for (int i = 0; i < nc; i++) {
-    TRY(ts_sch_reverse_compute_at(c->s, cons[i], cb_outer || flat || !dw ? fo : l_y, true));
+    TRY(ts_sch_reverse_compute_at(c->s, cons[i], dw ? l_y : fo, true));
     schedule_epilogue(c, cons[i], FB);
   }
   /* blocked layouts: the input (padded in its own nest, or copied).  An
@@ -650,11 +650,10 @@ void rule_conv(rule_ctx *c, ts_stmt *r, const conv_info *ci) {
      * the channel blocks over all its rows */
     if (pad_at) ts_strbuf_append(c->why, ", the input padded per channel block");
     TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo}, 2, true, &fused));
+  } else if (dw) {
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo, l_y}, 3, true, &fused));
   } else {
-    if (dw)
-      TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, fo, l_y}, 3, true, &fused));
-    else
-      TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, l_y, fo}, 3, true, &fused));
+    TRY(ts_sch_fuse(c->s, (ts_rv[]){l_n, l_y, fo}, 3, true, &fused));
   }
   if (c->t->num_cores > 1) TRY(ts_sch_parallel(c->s, fused));
 out:
